@@ -1,0 +1,31 @@
+"""Shared set-up for the benchmark scripts: one BLAS thread and a best-of timer."""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"  # 2-thread timings collapse when the machine is shared
+
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+
+
+def best_of(fn: Callable[[], object], repeat: int = 5) -> float:
+    """The fastest of ``repeat`` runs of ``fn``, in seconds."""
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def torch_or_none():
+    """PyTorch pinned to one thread, or ``None`` when it is not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    return torch

@@ -1,0 +1,936 @@
+"""The computation graph: :class:`Value`, :class:`Function` and ``backward()``.
+
+A :class:`Value` holds ``data`` (a Python ``float`` or a ``numpy.ndarray``) and, once
+``backward()`` has run, a ``grad`` of the same type, dtype and shape.  Every operation is a
+:class:`Function` subclass with a static ``forward`` and ``backward``; ``Function.apply``
+records the result as a new ``Value`` whose ``parents`` are its operands.
+
+Design choices a reader should know about:
+
+* The output node itself is the ``ctx`` passed to ``forward``/``backward``.  It stores the
+  function class (not a closure) and raw saved arrays, so a graph only points from results to
+  operands: there are no reference cycles and a finished step is freed by reference counting.
+* ``backward()`` never recurses.  It counts how many consumers each node has, then walks
+  from the root, handing a node to its own ``backward`` once every consumer has contributed.
+* Gradients are summed back to each operand's shape and dtype in one place
+  (:func:`_fit_grad`), so an operation's ``backward`` may return broadcast-shaped gradients.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+
+__all__ = ["Value", "Function", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+# --------------------------------------------------------------------------- modes
+class _Mode(threading.local):
+    """Per-thread switches: recording on/off and anomaly checking on/off."""
+
+    grad_enabled = True
+    anomaly = False
+
+
+_mode = _Mode()
+# How many switches are active in any thread.  While it is 0 (nearly always), recording skips
+# the slower thread-local look-ups of ``_mode``.
+_active_switches = 0
+
+
+class _Switch:
+    """A context manager that is also a decorator, setting one attribute of ``_mode``."""
+
+    def __init__(self, attr: str, value: bool) -> None:
+        self._attr = attr
+        self._value = value
+        self._saved: list[bool] = []
+
+    def __enter__(self) -> _Switch:
+        global _active_switches
+        self._saved.append(getattr(_mode, self._attr))
+        setattr(_mode, self._attr, self._value)
+        _active_switches += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        global _active_switches
+        setattr(_mode, self._attr, self._saved.pop())
+        _active_switches -= 1
+
+    def __call__(self, func: _F) -> _F:
+        import functools
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with _Switch(self._attr, self._value):
+                return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+def no_grad() -> _Switch:
+    """Turn graph recording off (per thread), as a context manager or a decorator.
+
+    Results computed inside are plain constants: no parents, no gradient.
+
+    >>> a = Value(2.0)
+    >>> with no_grad():
+    ...     b = a * 3
+    >>> b.parents, b.requires_grad
+    ((), False)
+    """
+    return _Switch("grad_enabled", False)
+
+
+def enable_grad() -> _Switch:
+    """Turn graph recording back on inside a ``no_grad`` block.
+
+    >>> with no_grad():
+    ...     with enable_grad():
+    ...         c = Value(1.0) + 1
+    >>> c.op
+    '+'
+    """
+    return _Switch("grad_enabled", True)
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations are being recorded in this thread.
+
+    >>> is_grad_enabled()
+    True
+    """
+    return _mode.grad_enabled
+
+
+def detect_anomaly() -> _Switch:
+    """Check every forward result and every gradient for NaN and inf (per thread).
+
+    The first operation that produces one raises ``FloatingPointError`` naming it and the pass
+    (forward or backward).  Use it as a context manager or a decorator.
+
+    >>> with detect_anomaly():
+    ...     Value(-1.0).log()
+    Traceback (most recent call last):
+    ...
+    FloatingPointError: detect_anomaly: the forward pass of 'log' produced nan ...
+    """
+    return _Switch("anomaly", True)
+
+
+def _check_finite(x: Any, op: str, stage: str, operands: Sequence[Any]) -> None:
+    if type(x) is float:
+        bad = x != x or x in (float("inf"), float("-inf"))
+    else:
+        bad = not np.all(np.isfinite(x))
+    if bad:
+        what = "nan" if np.any(np.isnan(x)) else "inf"
+        shown = ", ".join(_describe(v) for v in operands)
+        raise FloatingPointError(
+            f"detect_anomaly: the {stage} pass of {op!r} produced {what} "
+            f"(its operands: {shown})"
+        )
+
+
+def _describe(x: Any) -> str:
+    if isinstance(x, np.ndarray):
+        return f"array of shape {x.shape}"
+    return repr(x)
+
+
+# --------------------------------------------------------------------------- data
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def as_data(x: Any, name: str = "data") -> float | np.ndarray:
+    """Convert ``x`` to what a :class:`Value` stores: a Python float or a float ndarray.
+
+    Numbers, numpy scalars and 0-d arrays become ``float``; float32/float64 arrays are kept as
+    given; other array-likes become float64 arrays.
+
+    >>> as_data(np.float64(2)), as_data([1, 2]).dtype
+    (2.0, dtype('float64'))
+    """
+    t = type(x)
+    if t is float:
+        return x
+    if t is np.ndarray:
+        if x.ndim == 0:
+            return float(x)
+        if x.dtype in _FLOAT_DTYPES:
+            return x
+        if x.dtype.kind in "biuf":
+            return x.astype(np.float64)
+        raise TypeError(f"{name} must be real numbers, got an array of dtype {x.dtype}")
+    if isinstance(x, (int, float, np.integer, np.floating, np.bool_)):
+        return float(x)
+    if isinstance(x, Value):
+        raise TypeError(f"{name} is already a Value; use value.detach() or value.data")
+    if isinstance(x, (list, tuple)) or hasattr(x, "__array__"):
+        try:
+            arr = np.asarray(x)
+        except ValueError as e:  # ragged nested lists
+            raise TypeError(f"{name} could not be made into an array: {e}") from None
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must be real numbers, got an array of dtype {arr.dtype}")
+        return as_data(arr, name)
+    raise TypeError(f"{name} must be a number or an array of numbers, got {type(x).__name__}")
+
+
+class _IndexGrad:
+    """A gradient that touches only ``index`` of its operand (from indexing).
+
+    The engine adds it in place into the operand's gradient buffer, so picking one element of
+    a large tensor costs constant work in ``backward()``.
+    """
+
+    __slots__ = ("index", "value")
+
+    def __init__(self, index: Any, value: Any) -> None:
+        self.index = index
+        self.value = value
+
+
+def _has_advanced(index: Any) -> bool:
+    items = index if type(index) is tuple else (index,)
+    return any(isinstance(i, (np.ndarray, list)) for i in items)
+
+
+def broadcast(g: Any, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """A new array of ``shape`` and ``dtype`` filled by broadcasting ``g`` into it.
+
+    (Faster than ``np.broadcast_to`` on small arrays, and the result is writable.)
+
+    >>> broadcast(np.array([1.0, 2.0]), (2, 2), np.float64)
+    array([[1., 2.],
+           [1., 2.]])
+    """
+    out = np.empty(shape, dtype)
+    out[...] = g
+    return out
+
+
+def _fit_grad(g: Any, like: float | np.ndarray, op: str) -> Any:
+    """Sum a gradient back to the shape and dtype of the operand it belongs to."""
+    if type(like) is float:
+        if type(g) is float:
+            return g
+        return float(np.sum(g))
+    if type(g) is not np.ndarray:
+        return broadcast(g, like.shape, like.dtype)
+    if g.shape != like.shape:
+        extra = g.ndim - like.ndim
+        if extra > 0:
+            g = g.sum(axis=tuple(range(extra)))
+        if g.ndim == like.ndim:
+            axes = tuple(i for i, n in enumerate(like.shape) if n == 1 and g.shape[i] != 1)
+            if axes:
+                g = g.sum(axis=axes, keepdims=True)
+        if g.shape != like.shape:
+            try:
+                return broadcast(g, like.shape, like.dtype)
+            except ValueError:
+                raise ValueError(
+                    f"the backward of {op!r} returned a gradient of shape {g.shape} "
+                    f"for an operand of shape {like.shape}"
+                ) from None
+    if g.dtype != like.dtype:
+        g = g.astype(like.dtype)
+    return g
+
+
+# --------------------------------------------------------------------------- Value
+class Value:
+    """A number or a numpy array that remembers how it was computed.
+
+    ``data`` is a Python ``float`` (a scalar) or a float32/float64 ``ndarray`` (a tensor).
+    ``grad`` has the same type, dtype and shape; it reads as zero until ``backward()`` fills it.
+    Operations broadcast like numpy.  Values compare and hash by identity.
+
+    >>> a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    >>> c = a * b + a
+    >>> c.backward()
+    >>> c.data, a.grad, b.grad
+    (-4.0, -2.0, 2.0)
+    """
+
+    __slots__ = (
+        "data",
+        "_grad",
+        "label",
+        "parents",
+        "requires_grad",
+        "_fn",
+        "_argpos",
+        "saved_values",
+        "role",
+        "index",
+        "_pending",
+    )
+    __array_ufunc__ = None  # ndarray (op) Value defers to Value, never an object array
+
+    data: float | np.ndarray
+    parents: tuple[Value, ...]
+    saved_values: tuple[Any, ...]
+    role: str | None
+    index: tuple[int, ...] | None
+
+    def __init__(self, data: Any, label: str = "", *, requires_grad: bool = True) -> None:
+        self.data = as_data(data)
+        self._grad = None
+        self.label = str(label)
+        self.parents = ()
+        self.requires_grad = bool(requires_grad)
+        self._fn = None
+        self._argpos = None
+        self.saved_values = ()
+        self.role = None
+        self.index = None
+        self._pending = 0
+
+    # ---------------------------------------------------------------- fields
+    @property
+    def grad(self) -> float | np.ndarray:
+        """The gradient of the last ``backward()`` root with respect to this value."""
+        g = self._grad
+        if g is None:
+            d = self.data
+            g = 0.0 if type(d) is float else np.zeros_like(d)
+            self._grad = g
+        return g
+
+    @grad.setter
+    def grad(self, value: Any) -> None:
+        if value is None:
+            self._grad = None
+            return
+        d = self.data
+        if type(d) is float:
+            self._grad = float(value)
+            return
+        g = np.array(value, dtype=d.dtype, copy=True)
+        if g.shape != d.shape:
+            raise ValueError(f"grad of shape {g.shape} does not match data of shape {d.shape}")
+        self._grad = g
+
+    @property
+    def op(self) -> str:
+        """Display name of the operation that made this value (``''`` for a leaf)."""
+        fn = self._fn
+        return "" if fn is None else fn.op_name
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """``()`` for a scalar, else ``data.shape``."""
+        d = self.data
+        return () if type(d) is float else d.shape
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions (0 for a scalar)."""
+        d = self.data
+        return 0 if type(d) is float else d.ndim
+
+    @property
+    def size(self) -> int:
+        """Number of elements (1 for a scalar)."""
+        d = self.data
+        return 1 if type(d) is float else d.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        """``float64`` for a scalar, else ``data.dtype``."""
+        d = self.data
+        return np.dtype(np.float64) if type(d) is float else d.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for values made by the user rather than by an operation."""
+        return self._fn is None
+
+    @property
+    def function(self) -> type[Function] | None:
+        """The :class:`Function` subclass that produced this value, or ``None``."""
+        return self._fn
+
+    @property
+    def needs_input_grad(self) -> tuple[bool, ...]:
+        """For each argument of the operation that made this value: does it need a gradient?"""
+        flags = tuple(p.requires_grad for p in self.parents)
+        if self._argpos is None:
+            return flags
+        positions, nargs = self._argpos
+        out = [False] * nargs
+        for i, flag in zip(positions, flags):
+            out[i] = flag
+        return tuple(out)
+
+    def save_for_backward(self, *values: Any) -> None:
+        """Keep raw floats/arrays for the ``backward`` of the operation that made this value."""
+        self.saved_values = values
+
+    def item(self) -> float:
+        """The value as a Python float (a tensor must have exactly one element)."""
+        d = self.data
+        if type(d) is float:
+            return d
+        if d.size != 1:
+            raise ValueError(f"item() needs a single element, this Value has shape {d.shape}")
+        return float(d.reshape(-1)[0])
+
+    def numpy(self) -> np.ndarray:
+        """The data as an ndarray (a 0-d array for a scalar)."""
+        return np.asarray(self.data)
+
+    def detach(self) -> Value:
+        """A new leaf sharing this value's data, outside the graph and with no gradient."""
+        return Value(self.data, self.label, requires_grad=False)
+
+    def __repr__(self) -> str:
+        d = self.data
+        parts = [f"data={d!r}" if type(d) is float else f"shape={d.shape}, dtype={d.dtype}"]
+        if type(d) is float and self._grad is not None:
+            parts.append(f"grad={self._grad!r}")
+        if self.label:
+            parts.append(f"label={self.label!r}")
+        if self._fn is not None:
+            parts.append(f"op={self.op!r}")
+        if not self.requires_grad:
+            parts.append("requires_grad=False")
+        if type(d) is not float:
+            with np.printoptions(precision=4, threshold=8, edgeitems=2):
+                parts.insert(0, np.array2string(d, separator=", ").replace("\n", ""))
+        return f"Value({', '.join(parts)})"
+
+    def __len__(self) -> int:
+        if type(self.data) is float:
+            raise TypeError("len() of a scalar Value")
+        return len(self.data)
+
+    def __bool__(self) -> bool:
+        raise TypeError(
+            "the truth value of a Value is ambiguous; compare value.data or use value.item()"
+        )
+
+    # ---------------------------------------------------------------- graph walks
+    def graph(self) -> list[Value]:
+        """Every node this value depends on, itself included, operands before results.
+
+        The order is deterministic (a depth-first walk in operand order) and found without
+        recursion.
+
+        >>> a = Value(1.0); b = a + a
+        >>> [v.op for v in b.graph()]
+        ['', '+']
+        """
+        order: list[Value] = []
+        seen = {self}
+        stack: list[tuple[Value, int]] = [(self, 0)]
+        while stack:
+            node, i = stack[-1]
+            parents = node.parents
+            if i < len(parents):
+                stack[-1] = (node, i + 1)
+                p = parents[i]
+                if p not in seen:
+                    seen.add(p)
+                    stack.append((p, 0))
+            else:
+                stack.pop()
+                order.append(node)
+        return order
+
+    def backward(self, grad: Any = None) -> None:
+        """Fill ``.grad`` on every node of the graph that leads to this value.
+
+        Each call adds one pass to the gradients of leaves (they accumulate across calls, as
+        in PyTorch: call ``zero_grad()`` between steps); nodes made by operations show the
+        gradient of the latest pass.  A scalar root needs no argument; a tensor root needs
+        ``grad`` of its own shape.
+
+        >>> x = Value(3.0); y = x * x
+        >>> y.backward(); x.grad
+        6.0
+        """
+        d = self.data
+        if grad is None:
+            if type(d) is not float:
+                raise ValueError(
+                    f"backward() on a Value of shape {d.shape} needs a gradient of that shape; "
+                    "reduce it to a scalar first (e.g. .sum() or .mean()) or pass grad="
+                )
+            grad = 1.0
+        else:
+            grad = as_data(grad, "grad")
+            gshape = () if type(grad) is float else grad.shape
+            if gshape != self.shape:
+                raise ValueError(
+                    f"backward(grad=...) got shape {gshape} for a Value of shape {self.shape}"
+                )
+            if type(d) is not float:
+                grad = np.asarray(grad, dtype=d.dtype)
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward() on a Value that does not require a gradient (a constant, or "
+                "computed under no_grad())"
+            )
+        self._run_backward(grad)
+
+    def _run_backward(self, grad: Any, on_node: Callable[[Value], None] | None = None) -> None:
+        """Run backward from this root; ``on_node(node)`` sees each node once its grad is final."""
+        # Pass 1: count in each node's ``_pending`` how many consumers it has in this graph,
+        # and clear the gradients of intermediate nodes (they show the latest pass only).
+        visited = [self]
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            if node._fn is None:
+                continue
+            node._grad = None
+            for p in node.parents:
+                if p.requires_grad:
+                    n = p._pending
+                    if n == 0:
+                        stack.append(p)
+                        visited.append(p)
+                    p._pending = n + 1
+        try:
+            self._propagate(grad, on_node)
+        except BaseException:
+            for node in visited:
+                node._pending = 0
+            raise
+
+    def _propagate(self, grad: Any, on_node: Callable[[Value], None] | None) -> None:
+        # Pass 2: a node runs its backward once all of its consumers have contributed.
+        anomaly = _mode.anomaly
+        owned: set[Value] = set()
+        _accumulate(self, grad, owned, "backward")
+        ready = [self]
+        while ready:
+            node = ready.pop()
+            fn = node._fn
+            if fn is None:  # a leaf: its gradient is complete
+                if on_node is not None:
+                    on_node(node)
+                continue
+            parents = node.parents
+            g = node._grad
+            if g is None:  # no gradient reached this node: release its operands all the same
+                grads: tuple = (None,) * len(parents)
+            else:
+                grads = fn.backward(node, g)
+                if type(grads) is not tuple:
+                    grads = (grads,)
+                argpos = node._argpos
+                if argpos is not None:
+                    if len(grads) != argpos[1]:
+                        _wrong_count(fn, len(grads), argpos[1])
+                    grads = tuple(grads[i] for i in argpos[0])
+                elif len(grads) != len(parents):
+                    _wrong_count(fn, len(grads), len(parents))
+                if anomaly:
+                    _check_grads(fn, parents, grads)
+            for p, pg in zip(parents, grads):
+                if not p.requires_grad:
+                    continue
+                if pg is not None:
+                    if type(pg) is float and type(p.data) is float:  # the scalar fast path
+                        cur = p._grad
+                        p._grad = pg if cur is None else cur + pg
+                    else:
+                        _accumulate(p, pg, owned, fn.op_name)
+                c = p._pending - 1
+                p._pending = c
+                if c == 0:
+                    ready.append(p)
+            if on_node is not None:
+                on_node(node)
+
+    def zero_grad(self) -> None:
+        """Reset the gradient of every node in this value's graph to zero.
+
+        >>> x = Value(3.0); y = x * x
+        >>> y.backward(); y.backward(); x.grad
+        12.0
+        >>> y.zero_grad(); x.grad
+        0.0
+        """
+        for node in self.graph():
+            node._grad = None
+
+    # ---------------------------------------------------------------- operators
+    def __add__(self, other: Any) -> Value:
+        if type(other) is not Value:
+            other = _lift(other)
+            if other is None:
+                return NotImplemented
+        return _record(
+            _ops.Add, (self, other), (self.data, other.data), None,
+            self.requires_grad or other.requires_grad,
+        )
+
+    def __radd__(self, other: Any) -> Value:
+        other = _lift(other)
+        return NotImplemented if other is None else _binary(_ops.Add, other, self)
+
+    def __sub__(self, other: Any) -> Value:
+        if type(other) is not Value:
+            other = _lift(other)
+            if other is None:
+                return NotImplemented
+        return _record(
+            _ops.Sub, (self, other), (self.data, other.data), None,
+            self.requires_grad or other.requires_grad,
+        )
+
+    def __rsub__(self, other: Any) -> Value:
+        other = _lift(other)
+        return NotImplemented if other is None else _binary(_ops.Sub, other, self)
+
+    def __mul__(self, other: Any) -> Value:
+        if type(other) is not Value:
+            other = _lift(other)
+            if other is None:
+                return NotImplemented
+        return _record(
+            _ops.Mul, (self, other), (self.data, other.data), None,
+            self.requires_grad or other.requires_grad,
+        )
+
+    def __rmul__(self, other: Any) -> Value:
+        other = _lift(other)
+        return NotImplemented if other is None else _binary(_ops.Mul, other, self)
+
+    def __truediv__(self, other: Any) -> Value:
+        if type(other) is not Value:
+            other = _lift(other)
+            if other is None:
+                return NotImplemented
+        return _record(
+            _ops.Div, (self, other), (self.data, other.data), None,
+            self.requires_grad or other.requires_grad,
+        )
+
+    def __rtruediv__(self, other: Any) -> Value:
+        other = _lift(other)
+        return NotImplemented if other is None else _binary(_ops.Div, other, self)
+
+    def __pow__(self, exponent: Any) -> Value:
+        if isinstance(exponent, Value):
+            return _ops.Pow.apply(self, exponent)
+        if isinstance(exponent, (int, float, np.integer, np.floating)):
+            return _ops.PowConst.apply(self, float(exponent))
+        return NotImplemented
+
+    def __rpow__(self, base: Any) -> Value:
+        base = _lift(base)
+        return NotImplemented if base is None else _ops.Pow.apply(base, self)
+
+    def __neg__(self) -> Value:
+        return _unary(_ops.Neg, self)
+
+    def __pos__(self) -> Value:
+        return self
+
+    def __matmul__(self, other: Any) -> Value:
+        if type(other) is not Value:
+            other = _lift(other)
+            if other is None:
+                return NotImplemented
+        return _record(
+            _ops.MatMul, (self, other), (self.data, other.data), None,
+            self.requires_grad or other.requires_grad,
+        )
+
+    def __rmatmul__(self, other: Any) -> Value:
+        other = _lift(other)
+        return NotImplemented if other is None else _binary(_ops.MatMul, other, self)
+
+    def __getitem__(self, index: Any) -> Value:
+        if isinstance(index, Value):
+            raise TypeError("index with ints, slices or integer arrays, not with a Value")
+        return _ops.GetItem.apply(self, index)
+
+    # ---------------------------------------------------------------- named operations
+    def relu(self) -> Value:
+        """``max(0, x)`` elementwise."""
+        return _unary(_ops.ReLU, self)
+
+    def leaky_relu(self, slope: float = 0.01) -> Value:
+        """``x`` where positive, ``slope * x`` elsewhere."""
+        return _ops.LeakyReLU.apply(self, float(slope))
+
+    def tanh(self) -> Value:
+        """Hyperbolic tangent elementwise."""
+        return _unary(_ops.Tanh, self)
+
+    def sigmoid(self) -> Value:
+        """``1 / (1 + exp(-x))`` elementwise, computed without overflow."""
+        return _unary(_ops.Sigmoid, self)
+
+    def exp(self) -> Value:
+        """``e ** x`` elementwise."""
+        return _unary(_ops.Exp, self)
+
+    def log(self) -> Value:
+        """Natural logarithm elementwise (NaN below 0, ``-inf`` at 0, as numpy)."""
+        return _unary(_ops.Log, self)
+
+    def abs(self) -> Value:
+        """Absolute value elementwise."""
+        return _unary(_ops.Abs, self)
+
+    def sqrt(self) -> Value:
+        """Square root elementwise (NaN below 0, as numpy)."""
+        return _unary(_ops.Sqrt, self)
+
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
+        """Sum over ``axis`` (all axes by default, giving a scalar Value)."""
+        return _ops.Sum.apply(self, _axis(axis), bool(keepdims))
+
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
+        """Mean over ``axis`` (all axes by default, giving a scalar Value)."""
+        return _ops.Mean.apply(self, _axis(axis), bool(keepdims))
+
+    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
+        """Maximum over ``axis``; ties share the gradient equally."""
+        return _ops.Max.apply(self, _axis(axis), bool(keepdims))
+
+    def reshape(self, *shape: int | Sequence[int]) -> Value:
+        """The same elements in a new shape (``-1`` infers one dimension)."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _ops.Reshape.apply(self, tuple(int(s) for s in shape))
+
+    def transpose(self, *axes: int) -> Value:
+        """Permute the axes (reverse them when none are given)."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return _ops.Transpose.apply(self, tuple(axes) if axes else None)
+
+    @property
+    def T(self) -> Value:
+        """The transpose (axes reversed)."""
+        return _ops.Transpose.apply(self, None)
+
+
+def _axis(axis: Any) -> int | tuple[int, ...] | None:
+    if axis is None or isinstance(axis, int):
+        return axis
+    return tuple(int(a) for a in axis)
+
+
+def _binary(fn: type[Function], a: Value, b: Value) -> Value:
+    """``fn.apply(a, b)`` for two Values, without sorting the arguments."""
+    return _record(fn, (a, b), (a.data, b.data), None, a.requires_grad or b.requires_grad)
+
+
+def _unary(fn: type[Function], a: Value) -> Value:
+    """``fn.apply(a)`` for one Value, without sorting the arguments."""
+    return _record(fn, (a,), (a.data,), None, a.requires_grad)
+
+
+def _lift(x: Any) -> Value | None:
+    """An operand as a Value: numbers and arrays become constants; None if unsupported."""
+    if isinstance(x, Value):
+        return x
+    t = type(x)
+    if t is float or t is int or t is np.ndarray or isinstance(x, (np.number, np.bool_, int)):
+        v = Value.__new__(Value)
+        v.data = as_data(x)
+        v._grad = None
+        v.label = ""
+        v.parents = ()
+        v.requires_grad = False
+        v._fn = None
+        v._argpos = None
+        v.saved_values = ()
+        v.role = None
+        v.index = None
+        v._pending = 0
+        return v
+    return None
+
+
+def _check_grads(fn: type[Function], parents: tuple[Value, ...], grads: tuple) -> None:
+    for pg in grads:
+        if pg is not None:
+            _check_finite(
+                pg.value if type(pg) is _IndexGrad else pg,
+                fn.op_name, "backward", [x.data for x in parents],
+            )
+
+
+def _wrong_count(fn: type[Function], got: int, want: int) -> None:
+    raise TypeError(
+        f"{fn.__name__}.backward returned {got} gradient(s) for {want} input(s); "
+        "return one per argument of forward (None for those that need none)"
+    )
+
+
+def _accumulate(p: Value, g: Any, owned: set[Value], op: str) -> None:
+    """Add gradient ``g`` into ``p._grad`` (see the module docstring for the rules)."""
+    d = p.data
+    if type(g) is _IndexGrad:
+        if type(d) is float:  # indexing a scalar is not allowed; kept for completeness
+            g = g.value
+        else:
+            buf = p._grad
+            if buf is None:
+                buf = np.zeros_like(d)
+            elif p._fn is not None and p not in owned:
+                buf = buf.copy()
+            p._grad = buf
+            if p._fn is not None:
+                owned.add(p)
+            value = g.value
+            if _has_advanced(g.index):
+                np.add.at(buf, g.index, value)
+            else:
+                buf[g.index] += value
+            return
+    g = _fit_grad(g, d, op)
+    cur = p._grad
+    if p._fn is None:  # a leaf: its array gradient is always its own buffer
+        if cur is None:
+            p._grad = g if type(g) is float else np.array(g, copy=True)
+        elif type(cur) is float:
+            p._grad = cur + g
+        else:
+            cur += g
+    elif cur is None:
+        p._grad = g
+    else:
+        p._grad = cur + g
+
+
+# --------------------------------------------------------------------------- Function
+class Function:
+    """Base class of every differentiable operation, built-in or your own.
+
+    Subclass it with two static methods:
+
+    * ``forward(ctx, *inputs)`` gets raw floats/arrays (and any non-array arguments as
+      given) and returns the raw result.  Keep what backward needs with
+      ``ctx.save_for_backward(...)``.
+    * ``backward(ctx, grad)`` gets the gradient of the output and returns one gradient per
+      input of ``forward`` (a tuple when there are several; ``None`` where none is needed).
+      ``ctx.saved_values`` holds what was saved; ``ctx.needs_input_grad`` tells which inputs
+      need one.
+
+    Gradients may have the broadcast shape of the output: they are summed back to each
+    input's shape for you.  ``symbol`` (optional) is the name shown in drawings.
+
+    >>> import numpy as np
+    >>> class Sin(Function):
+    ...     symbol = "sin"
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return np.sin(x)
+    ...     @staticmethod
+    ...     def backward(ctx, grad):
+    ...         (x,) = ctx.saved_values
+    ...         return grad * np.cos(x)
+    >>> y = Sin.apply(Value(0.0))
+    >>> y.backward(); y.op, y.parents[0].grad
+    ('sin', 1.0)
+    """
+
+    symbol: str | None = None
+    op_name: str = "Function"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.op_name = cls.__dict__.get("symbol") or cls.__name__
+
+    @staticmethod
+    def forward(ctx: Value, *inputs: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError("a Function subclass must define forward(ctx, *inputs)")
+
+    @staticmethod
+    def backward(ctx: Value, grad: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError("a Function subclass must define backward(ctx, grad)")
+
+    @classmethod
+    def apply(cls, *args: Any) -> Value:
+        """Run ``forward`` on the arguments and record the result in the graph.
+
+        ``Value`` arguments become the result's ``parents``; float arrays become constant
+        parents; everything else (numbers, axes, shapes, indices, integer arrays) is passed to
+        ``forward`` as it is and gets no gradient.
+        """
+        parents = []
+        raw = []
+        positions = []
+        requires_grad = False
+        for i, a in enumerate(args):
+            if type(a) is not Value:
+                if type(a) is np.ndarray and a.dtype.kind == "f":
+                    a = _lift(a)
+                elif not isinstance(a, Value):
+                    raw.append(a)
+                    continue
+            parents.append(a)
+            positions.append(i)
+            raw.append(a.data)
+            if a.requires_grad:
+                requires_grad = True
+        return _record(
+            cls,
+            tuple(parents),
+            tuple(raw),
+            None if len(positions) == len(args) else (tuple(positions), len(args)),
+            requires_grad,
+        )
+
+
+def _record(
+    fn: type[Function], parents: tuple[Value, ...], raw: tuple[Any, ...], argpos: Any, rg: bool
+) -> Value:
+    """Run ``fn.forward`` with the output node as ``ctx`` and record the node in the graph."""
+    out = _new(Value)
+    out._grad = None
+    out.label = ""
+    out.role = None
+    out.index = None
+    out.saved_values = ()
+    out._pending = 0
+    out.parents = parents
+    out._argpos = argpos
+    try:
+        data = fn.forward(out, *raw)
+    except ValueError as e:
+        shapes = ", ".join(str(np.shape(p.data)) for p in parents)
+        raise ValueError(f"{fn.op_name!r} on operands of shapes {shapes}: {e}") from None
+    if type(data) is not float:
+        if type(data) is not np.ndarray or data.dtype not in _FLOAT_DTYPES or data.ndim == 0:
+            data = as_data(data, f"the result of {fn.op_name!r}")
+    out.data = data
+    if _active_switches:
+        if _mode.anomaly:
+            _check_finite(data, fn.op_name, "forward", raw)
+        rg = rg and _mode.grad_enabled
+    if rg:
+        out._fn = fn
+        out.requires_grad = True
+    else:
+        out.parents = ()
+        out._fn = None
+        out._argpos = None
+        out.saved_values = ()
+        out.requires_grad = False
+    return out
+
+
+_new = object.__new__
+
+
+from tinygrad_mlp import ops as _ops  # noqa: E402  (operators above resolve it at call time)

@@ -1,0 +1,470 @@
+"""Every built-in differentiable operation, each a :class:`~tinygrad_mlp.engine.Function`.
+
+Each class keeps its forward and backward next to each other.  They take raw Python floats or
+numpy arrays; the engine sums gradients back to operand shapes, so a backward may return a
+gradient of the output's (broadcast) shape.
+
+Scalars take a fast path through :mod:`math` where it is safe; where Python would raise
+(division by zero, log of a negative number, overflow) the scalar path falls back to numpy
+float64 so that it gives exactly what the tensor path gives: NaN or inf with a warning.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from tinygrad_mlp.engine import Function, Value, _IndexGrad
+
+_SCALAR_ERRORS = (ValueError, OverflowError, ZeroDivisionError)
+
+
+def _safe(scalar: Callable[..., float], array: Callable[..., Any]) -> Callable[..., Any]:
+    """Make ``f(x, ...)``: ``scalar`` on floats (numpy float64 on its errors), ``array`` else."""
+
+    def f(x: Any, *rest: Any) -> Any:
+        if type(x) is float:
+            try:
+                return scalar(x, *rest)
+            except _SCALAR_ERRORS:
+                return float(array(np.float64(x), *rest))
+        return array(x, *rest)
+
+    return f
+
+
+def _div_scalar(a: float, b: Any) -> float:
+    return a / b
+
+
+def _pow_scalar(a: float, p: float) -> float:
+    return math.pow(a, p)
+
+
+_exp = _safe(math.exp, np.exp)
+_log = _safe(math.log, np.log)
+_sqrt = _safe(math.sqrt, np.sqrt)
+_div = _safe(_div_scalar, np.divide)
+_pow = _safe(_pow_scalar, np.power)
+
+
+def _sigmoid_array(x: np.ndarray) -> np.ndarray:
+    # exp of a negative number only: never overflows
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+
+
+def _sigmoid(x: Any) -> Any:
+    if type(x) is float:
+        if x >= 0:
+            return 1.0 / (1.0 + math.exp(-x))
+        e = math.exp(x)
+        return e / (1.0 + e)
+    return _sigmoid_array(x)
+
+
+# --------------------------------------------------------------------------- arithmetic
+class Add(Function):
+    """``a + b``."""
+
+    symbol = "+"
+
+    @staticmethod
+    def forward(ctx: Value, a: Any, b: Any) -> Any:
+        return a + b
+
+    @staticmethod
+    def backward(ctx: Value, grad: Any) -> tuple[Any, Any]:
+        return grad, grad
+
+
+class Sub(Function):
+    """``a - b``."""
+
+    symbol = "-"
+
+    @staticmethod
+    def forward(ctx: Value, a: Any, b: Any) -> Any:
+        return a - b
+
+    @staticmethod
+    def backward(ctx: Value, grad: Any) -> tuple[Any, Any]:
+        return grad, -grad
+
+
+class Neg(Function):
+    """``-a``."""
+
+    symbol = "-"
+
+    @staticmethod
+    def forward(ctx: Value, a: Any) -> Any:
+        return -a
+
+    @staticmethod
+    def backward(ctx: Value, grad: Any) -> Any:
+        return -grad
+
+
+class Mul(Function):
+    """``a * b``."""
+
+    symbol = "*"
+
+    @staticmethod
+    def forward(ctx: Value, a: Any, b: Any) -> Any:
+        return a * b
+
+    @staticmethod
+    def backward(ctx: Value, grad: Any) -> tuple[Any, Any]:
+        # Built-ins read their operands from ctx.parents and their result from ctx.data
+        # rather than saving copies: one allocation less per node.
+        a, b = ctx.parents
+        return grad * b.data, grad * a.data
+
+
+class Div(Function):
+    """``a / b`` (division by zero gives inf or NaN with a warning, as numpy)."""
+
+    symbol = "/"
+
+    @staticmethod
+    def forward(ctx: Value, a: Any, b: Any) -> Any:
+        ctx.save_for_backward(a, b)
+        return _div(a, b)
+
+    @staticmethod
+    def backward(ctx: Value, grad: Any) -> tuple[Any, Any]:
+        a, b = ctx.saved_values
+        ga = _div(grad, b)
+        return ga, -ga * _div(a, b)
+
+
+class PowConst(Function):
+    """``a ** p`` for a number ``p``."""
+
+    symbol = "**"
+
+    @staticmethod
+    def forward(ctx: Value, a: Any, p: float) -> Any:
+        ctx.save_for_backward(a, p)
+        return _pow(a, p)
+
+    @staticmethod
+    def backward(ctx: Value, grad: Any) -> tuple[Any, None]:
+        a, p = ctx.saved_values
+        return grad * p * _pow(a, p - 1.0), None
+
+
+class Pow(Function):
+    """``a ** b`` where the exponent ``b`` is a Value too."""
+
+    symbol = "**"
+
+    @staticmethod
+    def forward(ctx: Value, a: Any, b: Any) -> Any:
+        out = _pow(a, b) if type(b) is float else np.power(a, b)
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Value, grad: Any) -> tuple[Any, Any]:
+        a, b, out = ctx.saved_values
+        need_a, need_b = ctx.needs_input_grad
+        ga = grad * b * _pow(a, b - 1.0) if need_a else None
+        gb = grad * out * _log(a) if need_b else None
+        return ga, gb
+
+
+class MatMul(Function):
+    """``a @ b`` for 1-D and 2-D operands (a matrix product, or a dot product)."""
+
+    symbol = "@"
+
+    @staticmethod
+    def forward(ctx: Value, a: Any, b: Any) -> Any:
+        na, nb = np.ndim(a), np.ndim(b)
+        if not (1 <= na <= 2 and 1 <= nb <= 2):
+            raise ValueError(f"@ needs 1-D or 2-D operands, got {na}-D and {nb}-D")
+        if a.shape[-1] != b.shape[0]:
+            raise ValueError(
+                f"@: shapes {a.shape} and {b.shape} are not aligned "
+                f"({a.shape[-1]} columns on the left, {b.shape[0]} rows on the right)"
+            )
+        ctx.save_for_backward(a, b)
+        return a @ b
+
+    @staticmethod
+    def backward(ctx: Value, grad: Any) -> tuple[Any, Any]:
+        a, b = ctx.saved_values
+        need_a, need_b = ctx.needs_input_grad
+        g2 = np.asarray(grad).reshape(a.shape[:-1] + b.shape[1:])
+        a2 = a if a.ndim == 2 else a[None, :]
+        b2 = b if b.ndim == 2 else b[:, None]
+        g2 = g2.reshape(a2.shape[0], b2.shape[1])
+        ga = (g2 @ b2.T).reshape(a.shape) if need_a else None
+        gb = (a2.T @ g2).reshape(b.shape) if need_b else None
+        return ga, gb
+
+
+# --------------------------------------------------------------------------- elementwise
+class ReLU(Function):
+    """``max(0, a)``; the gradient at exactly 0 is 0."""
+
+    symbol = "relu"
+
+    @staticmethod
+    def forward(ctx: Value, a: Any) -> Any:
+        if type(a) is float:
+            return a if a > 0.0 else 0.0
+        return np.maximum(a, 0)
+
+    @staticmethod
+    def backward(ctx: Value, grad: Any) -> Any:
+        out = ctx.data
+        if type(out) is float:
+            return grad if out > 0.0 else 0.0
+        return grad * (out > 0)
+
+
+class LeakyReLU(Function):
+    """``a`` where positive, ``slope * a`` elsewhere."""
+
+    symbol = "leaky_relu"
+
+    @staticmethod
+    def forward(ctx: Value, a: Any, slope: float) -> Any:
+        ctx.save_for_backward(a, slope)
+        if type(a) is float:
+            return a if a > 0.0 else slope * a
+        return np.where(a > 0, a, slope * a).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx: Value, grad: Any) -> tuple[Any, None]:
+        a, slope = ctx.saved_values
+        if type(a) is float:
+            return (grad if a > 0.0 else slope * grad), None
+        return grad * np.where(a > 0, 1.0, slope).astype(a.dtype, copy=False), None
+
+
+class Tanh(Function):
+    """Hyperbolic tangent."""
+
+    symbol = "tanh"
+
+    @staticmethod
+    def forward(ctx: Value, a: Any) -> Any:
+        return math.tanh(a) if type(a) is float else np.tanh(a)
+
+    @staticmethod
+    def backward(ctx: Value, grad: Any) -> Any:
+        out = ctx.data
+        return grad * (1.0 - out * out)
+
+
+class Sigmoid(Function):
+    """Logistic sigmoid ``1 / (1 + exp(-a))``."""
+
+    symbol = "sigmoid"
+
+    @staticmethod
+    def forward(ctx: Value, a: Any) -> Any:
+        return _sigmoid(a)
+
+    @staticmethod
+    def backward(ctx: Value, grad: Any) -> Any:
+        out = ctx.data
+        return grad * out * (1.0 - out)
+
+
+class Exp(Function):
+    """``e ** a``."""
+
+    symbol = "exp"
+
+    @staticmethod
+    def forward(ctx: Value, a: Any) -> Any:
+        return _exp(a)
+
+    @staticmethod
+    def backward(ctx: Value, grad: Any) -> Any:
+        out = ctx.data
+        return grad * out
+
+
+class Log(Function):
+    """Natural logarithm."""
+
+    symbol = "log"
+
+    @staticmethod
+    def forward(ctx: Value, a: Any) -> Any:
+        ctx.save_for_backward(a)
+        return _log(a)
+
+    @staticmethod
+    def backward(ctx: Value, grad: Any) -> Any:
+        (a,) = ctx.saved_values
+        return _div(grad, a)
+
+
+class Abs(Function):
+    """``|a|``; the gradient at exactly 0 is 0."""
+
+    symbol = "abs"
+
+    @staticmethod
+    def forward(ctx: Value, a: Any) -> Any:
+        ctx.save_for_backward(a)
+        return abs(a)
+
+    @staticmethod
+    def backward(ctx: Value, grad: Any) -> Any:
+        (a,) = ctx.saved_values
+        if type(a) is float:
+            return grad * (1.0 if a > 0 else -1.0 if a < 0 else 0.0)
+        return grad * np.sign(a)
+
+
+class Sqrt(Function):
+    """Square root."""
+
+    symbol = "sqrt"
+
+    @staticmethod
+    def forward(ctx: Value, a: Any) -> Any:
+        return _sqrt(a)
+
+    @staticmethod
+    def backward(ctx: Value, grad: Any) -> Any:
+        out = ctx.data
+        return _div(grad, 2.0 * out)
+
+
+# --------------------------------------------------------------------------- reductions
+def _expand(grad: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Any:
+    """Put back the axes a reduction removed; the engine broadcasts the rest."""
+    if axis is not None and not keepdims and shape:
+        grad = np.expand_dims(grad, axis)
+    return grad
+
+
+class Sum(Function):
+    """Sum over ``axis`` (``None``: all axes, giving a scalar)."""
+
+    symbol = "sum"
+
+    @staticmethod
+    def forward(ctx: Value, a: Any, axis: Any, keepdims: bool) -> Any:
+        ctx.save_for_backward(np.shape(a), axis, keepdims)
+        if type(a) is float:
+            return a
+        return a.sum(axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx: Value, grad: Any) -> tuple[Any, None, None]:
+        shape, axis, keepdims = ctx.saved_values
+        return _expand(grad, shape, axis, keepdims), None, None
+
+
+class Mean(Function):
+    """Mean over ``axis`` (``None``: all axes, giving a scalar)."""
+
+    symbol = "mean"
+
+    @staticmethod
+    def forward(ctx: Value, a: Any, axis: Any, keepdims: bool) -> Any:
+        if type(a) is float:
+            ctx.save_for_backward((), axis, keepdims, 1)
+            return a
+        out = a.mean(axis=axis, keepdims=keepdims)
+        ctx.save_for_backward(a.shape, axis, keepdims, a.size // max(np.size(out), 1))
+        return out
+
+    @staticmethod
+    def backward(ctx: Value, grad: Any) -> tuple[Any, None, None]:
+        shape, axis, keepdims, n = ctx.saved_values
+        return _expand(grad / n, shape, axis, keepdims), None, None
+
+
+class Max(Function):
+    """Maximum over ``axis``; tied maxima share the gradient equally."""
+
+    symbol = "max"
+
+    @staticmethod
+    def forward(ctx: Value, a: Any, axis: Any, keepdims: bool) -> Any:
+        if type(a) is float:
+            ctx.save_for_backward(None, axis, keepdims)
+            return a
+        out = a.max(axis=axis, keepdims=True)
+        mask = a == out
+        ctx.save_for_backward(mask / mask.sum(axis=axis, keepdims=True), axis, keepdims)
+        return out if keepdims else np.squeeze(out, axis=axis)
+
+    @staticmethod
+    def backward(ctx: Value, grad: Any) -> tuple[Any, None, None]:
+        share, axis, keepdims = ctx.saved_values
+        if share is None:
+            return grad, None, None
+        if axis is not None and not keepdims:
+            grad = np.expand_dims(grad, axis)
+        return grad * share, None, None
+
+
+# --------------------------------------------------------------------------- shapes
+class Reshape(Function):
+    """The same elements in a new shape."""
+
+    symbol = "reshape"
+
+    @staticmethod
+    def forward(ctx: Value, a: Any, shape: tuple[int, ...]) -> Any:
+        ctx.save_for_backward(np.shape(a))
+        return np.reshape(a, shape)
+
+    @staticmethod
+    def backward(ctx: Value, grad: Any) -> tuple[Any, None]:
+        (shape,) = ctx.saved_values
+        return np.reshape(grad, shape), None
+
+
+class Transpose(Function):
+    """Permute axes (``axes=None`` reverses them)."""
+
+    symbol = "transpose"
+
+    @staticmethod
+    def forward(ctx: Value, a: Any, axes: Any) -> Any:
+        ctx.save_for_backward(axes)
+        return np.transpose(a, axes)
+
+    @staticmethod
+    def backward(ctx: Value, grad: Any) -> tuple[Any, None]:
+        (axes,) = ctx.saved_values
+        return np.transpose(grad, None if axes is None else np.argsort(axes)), None
+
+
+class GetItem(Function):
+    """``a[index]`` with ints, slices and integer arrays.
+
+    Its gradient is added in place into the operand's gradient at ``index`` only, so picking
+    one weight out of a matrix costs constant work in ``backward()``.
+    """
+
+    symbol = "[]"
+
+    @staticmethod
+    def forward(ctx: Value, a: Any, index: Any) -> Any:
+        if type(a) is float:
+            raise ValueError("a scalar Value cannot be indexed")
+        ctx.save_for_backward(index)
+        return a[index]
+
+    @staticmethod
+    def backward(ctx: Value, grad: Any) -> tuple[Any, None]:
+        (index,) = ctx.saved_values
+        return _IndexGrad(index, grad), None
