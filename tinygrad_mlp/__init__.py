@@ -2,10 +2,10 @@
 
 >>> from tinygrad_mlp import Value
 >>> x = Value(2.0, label="x")
->>> y = (x * x + 1).tanh()
+>>> y = x * x + 3 * x
 >>> y.backward()
->>> round(x.grad, 6)
-0.000727
+>>> y.data, x.grad
+(10.0, 7.0)
 """
 
 from tinygrad_mlp.engine import (
@@ -17,12 +17,17 @@ from tinygrad_mlp.engine import (
     no_grad,
 )
 from tinygrad_mlp.gradcheck import GradcheckError, gradcheck
+from tinygrad_mlp.nn import MLP, Layer, Module, Neuron
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Function",
     "GradcheckError",
+    "Layer",
+    "MLP",
+    "Module",
+    "Neuron",
     "Value",
     "__version__",
     "detect_anomaly",

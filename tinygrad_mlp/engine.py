@@ -145,7 +145,13 @@ def _describe(x: Any) -> str:
 
 
 # --------------------------------------------------------------------------- data
-_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+_FLOAT_DTYPES = (_F32, _F64)
+
+
+def _is_float_dtype(dtype: np.dtype) -> bool:
+    # identity first: the built-in dtype objects are shared, and "in" would compare with ==
+    return dtype is _F64 or dtype is _F32 or dtype in _FLOAT_DTYPES
 
 
 def as_data(x: Any, name: str = "data") -> float | np.ndarray:
@@ -163,7 +169,7 @@ def as_data(x: Any, name: str = "data") -> float | np.ndarray:
     if t is np.ndarray:
         if x.ndim == 0:
             return float(x)
-        if x.dtype in _FLOAT_DTYPES:
+        if _is_float_dtype(x.dtype):
             return x
         if x.dtype.kind in "biuf":
             return x.astype(np.float64)
@@ -190,16 +196,22 @@ class _IndexGrad:
     a large tensor costs constant work in ``backward()``.
     """
 
-    __slots__ = ("index", "value")
+    __slots__ = ("index", "value", "basic")
 
-    def __init__(self, index: Any, value: Any) -> None:
+    def __init__(self, index: Any, value: Any, basic: bool) -> None:
         self.index = index
         self.value = value
+        self.basic = basic  # no integer arrays in the index: no repeated positions
 
 
-def _has_advanced(index: Any) -> bool:
+def is_basic_index(index: Any) -> bool:
+    """True for an index of ints, slices, ``None`` and ``...`` only (no integer arrays).
+
+    >>> is_basic_index((1, slice(None))), is_basic_index(([0, 0],))
+    (True, False)
+    """
     items = index if type(index) is tuple else (index,)
-    return any(isinstance(i, (np.ndarray, list)) for i in items)
+    return not any(isinstance(i, (np.ndarray, list)) for i in items)
 
 
 def broadcast(g: Any, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
@@ -263,7 +275,7 @@ class Value:
     __slots__ = (
         "data",
         "_grad",
-        "label",
+        "_label",
         "parents",
         "requires_grad",
         "_fn",
@@ -284,7 +296,7 @@ class Value:
     def __init__(self, data: Any, label: str = "", *, requires_grad: bool = True) -> None:
         self.data = as_data(data)
         self._grad = None
-        self.label = str(label)
+        self._label = str(label)
         self.parents = ()
         self.requires_grad = bool(requires_grad)
         self._fn = None
@@ -318,6 +330,18 @@ class Value:
         if g.shape != d.shape:
             raise ValueError(f"grad of shape {g.shape} does not match data of shape {d.shape}")
         self._grad = g
+
+    @property
+    def label(self) -> str:
+        """The name shown for this node; a model's nodes default to it from role and index."""
+        label = self._label
+        if label or self.role is None:
+            return label
+        return _role_label(self.role, self.index)
+
+    @label.setter
+    def label(self, value: str) -> None:
+        self._label = str(value)
 
     @property
     def op(self) -> str:
@@ -362,7 +386,7 @@ class Value:
     @property
     def needs_input_grad(self) -> tuple[bool, ...]:
         """For each argument of the operation that made this value: does it need a gradient?"""
-        flags = tuple(p.requires_grad for p in self.parents)
+        flags = tuple([p.requires_grad for p in self.parents])
         if self._argpos is None:
             return flags
         positions, nargs = self._argpos
@@ -532,7 +556,7 @@ class Value:
                 if argpos is not None:
                     if len(grads) != argpos[1]:
                         _wrong_count(fn, len(grads), argpos[1])
-                    grads = tuple(grads[i] for i in argpos[0])
+                    grads = [grads[i] for i in argpos[0]]
                 elif len(grads) != len(parents):
                     _wrong_count(fn, len(grads), len(parents))
                 if anomaly:
@@ -596,17 +620,18 @@ class Value:
 
     def __mul__(self, other: Any) -> Value:
         if type(other) is not Value:
-            other = _lift(other)
-            if other is None:
-                return NotImplemented
+            lifted = _lift(other)
+            if lifted is None:
+                return _refuse_mul(self, other)
+            other = lifted
         return _record(
             _ops.Mul, (self, other), (self.data, other.data), None,
             self.requires_grad or other.requires_grad,
         )
 
     def __rmul__(self, other: Any) -> Value:
-        other = _lift(other)
-        return NotImplemented if other is None else _binary(_ops.Mul, other, self)
+        lifted = _lift(other)
+        return _refuse_mul(other, self) if lifted is None else _binary(_ops.Mul, lifted, self)
 
     def __truediv__(self, other: Any) -> Value:
         if type(other) is not Value:
@@ -626,7 +651,7 @@ class Value:
         if isinstance(exponent, Value):
             return _ops.Pow.apply(self, exponent)
         if isinstance(exponent, (int, float, np.integer, np.floating)):
-            return _ops.PowConst.apply(self, float(exponent))
+            return _with_args(_ops.PowConst, self, float(exponent))
         return NotImplemented
 
     def __rpow__(self, base: Any) -> Value:
@@ -656,7 +681,7 @@ class Value:
     def __getitem__(self, index: Any) -> Value:
         if isinstance(index, Value):
             raise TypeError("index with ints, slices or integer arrays, not with a Value")
-        return _ops.GetItem.apply(self, index)
+        return _with_args(_ops.GetItem, self, index)
 
     # ---------------------------------------------------------------- named operations
     def relu(self) -> Value:
@@ -665,7 +690,7 @@ class Value:
 
     def leaky_relu(self, slope: float = 0.01) -> Value:
         """``x`` where positive, ``slope * x`` elsewhere."""
-        return _ops.LeakyReLU.apply(self, float(slope))
+        return _with_args(_ops.LeakyReLU, self, float(slope))
 
     def tanh(self) -> Value:
         """Hyperbolic tangent elementwise."""
@@ -693,38 +718,62 @@ class Value:
 
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
         """Sum over ``axis`` (all axes by default, giving a scalar Value)."""
-        return _ops.Sum.apply(self, _axis(axis), bool(keepdims))
+        return _with_args(_ops.Sum, self, _axis(axis), bool(keepdims))
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
         """Mean over ``axis`` (all axes by default, giving a scalar Value)."""
-        return _ops.Mean.apply(self, _axis(axis), bool(keepdims))
+        return _with_args(_ops.Mean, self, _axis(axis), bool(keepdims))
 
     def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
         """Maximum over ``axis``; ties share the gradient equally."""
-        return _ops.Max.apply(self, _axis(axis), bool(keepdims))
+        return _with_args(_ops.Max, self, _axis(axis), bool(keepdims))
 
     def reshape(self, *shape: int | Sequence[int]) -> Value:
         """The same elements in a new shape (``-1`` infers one dimension)."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        return _ops.Reshape.apply(self, tuple(int(s) for s in shape))
+        return _with_args(_ops.Reshape, self, tuple(int(s) for s in shape))
 
     def transpose(self, *axes: int) -> Value:
         """Permute the axes (reverse them when none are given)."""
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
-        return _ops.Transpose.apply(self, tuple(axes) if axes else None)
+        return _with_args(_ops.Transpose, self, tuple(axes) if axes else None)
 
     @property
     def T(self) -> Value:
         """The transpose (axes reversed)."""
-        return _ops.Transpose.apply(self, None)
+        return _with_args(_ops.Transpose, self, None)
+
+
+_ROLE_SYMBOLS = {"weight": "w", "bias": "b", "z": "z", "activation": "a", "input": "x"}
+
+
+def _role_label(role: str, index: tuple[int, ...] | None) -> str:
+    """A plain label such as ``w(1)_23`` for layer 1, neuron 2, input 3."""
+    symbol = _ROLE_SYMBOLS.get(role, role)
+    if not index:
+        return symbol
+    if role == "input":  # x_k, the activations of layer 0
+        return f"x{index[-1]}"
+    layer, *rest = index
+    sep = "" if all(i < 10 for i in rest) else ","
+    return f"{symbol}({layer})_{sep.join(map(str, rest))}"
 
 
 def _axis(axis: Any) -> int | tuple[int, ...] | None:
     if axis is None or isinstance(axis, int):
         return axis
     return tuple(int(a) for a in axis)
+
+
+# argument positions of "one Value, then n - 1 plain arguments", by n
+_FIRST_OF = [None, None, ((0,), 2), ((0,), 3), ((0,), 4)]
+
+
+def _with_args(fn: type[Function], a: Value, *extra: Any) -> Value:
+    """``fn.apply(a, *extra)`` where only ``a`` is a Value (an axis, a shape, an index...)."""
+    return _record(fn, (a,), (a.data, *extra), _FIRST_OF[len(extra) + 1], a.requires_grad)
 
 
 def _binary(fn: type[Function], a: Value, b: Value) -> Value:
@@ -737,6 +786,20 @@ def _unary(fn: type[Function], a: Value) -> Value:
     return _record(fn, (a,), (a.data,), None, a.requires_grad)
 
 
+def _refuse_mul(left: Any, right: Any) -> Any:
+    """``NotImplemented`` for an unsupported operand of ``*``, a TypeError for a sequence.
+
+    Python would otherwise try ``"ab" * value`` as sequence repetition and complain about the
+    Value ("can't multiply sequence by non-int") instead of naming the operand's type.
+    """
+    if isinstance(left, (str, bytes, list, tuple)) or isinstance(right, (str, bytes, list, tuple)):
+        raise TypeError(
+            f"unsupported operand type(s) for *: {type(left).__name__!r} and "
+            f"{type(right).__name__!r}"
+        )
+    return NotImplemented
+
+
 def _lift(x: Any) -> Value | None:
     """An operand as a Value: numbers and arrays become constants; None if unsupported."""
     if isinstance(x, Value):
@@ -746,7 +809,7 @@ def _lift(x: Any) -> Value | None:
         v = Value.__new__(Value)
         v.data = as_data(x)
         v._grad = None
-        v.label = ""
+        v._label = ""
         v.parents = ()
         v.requires_grad = False
         v._fn = None
@@ -776,29 +839,27 @@ def _wrong_count(fn: type[Function], got: int, want: int) -> None:
 
 
 def _accumulate(p: Value, g: Any, owned: set[Value], op: str) -> None:
-    """Add gradient ``g`` into ``p._grad`` (see the module docstring for the rules)."""
+    """Add gradient ``g`` into ``p._grad``.
+
+    The rules that keep in-place additions safe: a leaf's array gradient is always a buffer of
+    its own (copied on first contribution, then added to in place, across calls too); an
+    intermediate node may share its gradient with another node, so it is only replaced, never
+    changed in place, unless this pass made the buffer (``owned``).
+    """
     d = p.data
-    if type(g) is _IndexGrad:
-        if type(d) is float:  # indexing a scalar is not allowed; kept for completeness
-            g = g.value
-        else:
-            buf = p._grad
-            if buf is None:
-                buf = np.zeros_like(d)
-            elif p._fn is not None and p not in owned:
-                buf = buf.copy()
-            p._grad = buf
-            if p._fn is not None:
-                owned.add(p)
-            value = g.value
-            if _has_advanced(g.index):
-                np.add.at(buf, g.index, value)
-            else:
-                buf[g.index] += value
+    tg = type(g)
+    if tg is _IndexGrad:
+        if type(d) is not float:
+            _add_at(p, d, g, owned)
             return
-    g = _fit_grad(g, d, op)
+        g = g.value
+    # (dtype objects of one kind are shared, so "is not" is a cheap first test)
+    if tg is not np.ndarray or type(d) is not np.ndarray or g.shape != d.shape or (
+        g.dtype is not d.dtype and g.dtype != d.dtype
+    ):
+        g = _fit_grad(g, d, op)
     cur = p._grad
-    if p._fn is None:  # a leaf: its array gradient is always its own buffer
+    if p._fn is None:
         if cur is None:
             p._grad = g if type(g) is float else np.array(g, copy=True)
         elif type(cur) is float:
@@ -809,6 +870,22 @@ def _accumulate(p: Value, g: Any, owned: set[Value], op: str) -> None:
         p._grad = g
     else:
         p._grad = cur + g
+
+
+def _add_at(p: Value, d: np.ndarray, g: _IndexGrad, owned: set[Value]) -> None:
+    """Add a gradient that touches only ``g.index`` of ``p``, in place, in constant time."""
+    buf = p._grad
+    if buf is None:
+        buf = np.zeros_like(d)
+    elif p._fn is not None and p not in owned:
+        buf = buf.copy()
+    p._grad = buf
+    if p._fn is not None:
+        owned.add(p)
+    if g.basic:
+        buf[g.index] += g.value
+    else:
+        np.add.at(buf, g.index, g.value)
 
 
 # --------------------------------------------------------------------------- Function
@@ -898,7 +975,7 @@ def _record(
     """Run ``fn.forward`` with the output node as ``ctx`` and record the node in the graph."""
     out = _new(Value)
     out._grad = None
-    out.label = ""
+    out._label = ""
     out.role = None
     out.index = None
     out.saved_values = ()
@@ -911,7 +988,7 @@ def _record(
         shapes = ", ".join(str(np.shape(p.data)) for p in parents)
         raise ValueError(f"{fn.op_name!r} on operands of shapes {shapes}: {e}") from None
     if type(data) is not float:
-        if type(data) is not np.ndarray or data.dtype not in _FLOAT_DTYPES or data.ndim == 0:
+        if type(data) is not np.ndarray or not _is_float_dtype(data.dtype) or data.ndim == 0:
             data = as_data(data, f"the result of {fn.op_name!r}")
     out.data = data
     if _active_switches:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_mlp.engine import Function, Value, _IndexGrad
+from tinygrad_mlp.engine import Function, Value, _IndexGrad, is_basic_index
 
 _SCALAR_ERRORS = (ValueError, OverflowError, ZeroDivisionError)
 
@@ -174,7 +174,9 @@ class Pow(Function):
     def backward(ctx: Value, grad: Any) -> tuple[Any, Any]:
         a, b, out = ctx.saved_values
         need_a, need_b = ctx.needs_input_grad
-        ga = grad * b * _pow(a, b - 1.0) if need_a else None
+        ga = None
+        if need_a:  # a scalar base with a tensor exponent must not take the math.pow path
+            ga = grad * b * (_pow(a, b - 1.0) if type(b) is float else np.power(a, b - 1.0))
         gb = grad * out * _log(a) if need_b else None
         return ga, gb
 
@@ -219,7 +221,7 @@ class ReLU(Function):
     @staticmethod
     def forward(ctx: Value, a: Any) -> Any:
         if type(a) is float:
-            return a if a > 0.0 else 0.0
+            return 0.0 if a <= 0.0 else a  # NaN passes through, as np.maximum does
         return np.maximum(a, 0)
 
     @staticmethod
@@ -325,7 +327,7 @@ class Abs(Function):
     def backward(ctx: Value, grad: Any) -> Any:
         (a,) = ctx.saved_values
         if type(a) is float:
-            return grad * (1.0 if a > 0 else -1.0 if a < 0 else 0.0)
+            return grad * (1.0 if a > 0 else -1.0 if a < 0 else 0.0 if a == 0 else math.nan)
         return grad * np.sign(a)
 
 
@@ -380,9 +382,10 @@ class Mean(Function):
         if type(a) is float:
             ctx.save_for_backward((), axis, keepdims, 1)
             return a
-        out = a.mean(axis=axis, keepdims=keepdims)
-        ctx.save_for_backward(a.shape, axis, keepdims, a.size // max(np.size(out), 1))
-        return out
+        out = a.sum(axis=axis, keepdims=keepdims)  # sum / n: faster than ndarray.mean
+        n = a.size // max(np.size(out), 1)
+        ctx.save_for_backward(a.shape, axis, keepdims, n)
+        return out / a.dtype.type(n) if type(out) is np.ndarray else float(out) / n
 
     @staticmethod
     def backward(ctx: Value, grad: Any) -> tuple[Any, None, None]:
@@ -461,10 +464,176 @@ class GetItem(Function):
     def forward(ctx: Value, a: Any, index: Any) -> Any:
         if type(a) is float:
             raise ValueError("a scalar Value cannot be indexed")
-        ctx.save_for_backward(index)
-        return a[index]
+        out = a[index]
+        # The index itself is kept as saved_values (not in a tuple): a model's scalar call
+        # style makes one of these nodes per weight, so each allocation saved counts.
+        ctx.saved_values = index
+        return out if type(out) is np.ndarray else float(out)
 
     @staticmethod
     def backward(ctx: Value, grad: Any) -> tuple[Any, None]:
-        (index,) = ctx.saved_values
-        return _IndexGrad(index, grad), None
+        index = ctx.saved_values
+        basic = type(grad) is float or is_basic_index(index)  # one element, or no arrays
+        return _IndexGrad(index, grad, basic), None
+
+
+# --------------------------------------------------------------------------- fused layers
+class Stack(Function):
+    """Stack Values of one shape along a new first axis: ``stack([a, b])`` has shape ``(2, ...)``.
+
+    This turns the outputs of a model's scalar call style into one tensor, e.g. for a loss.
+    """
+
+    symbol = "stack"
+
+    @staticmethod
+    def forward(ctx: Value, *xs: Any) -> Any:
+        return np.stack([np.asarray(x) for x in xs])
+
+    @staticmethod
+    def backward(ctx: Value, grad: Any) -> tuple[Any, ...]:
+        return tuple(grad[i] for i in range(len(grad)))
+
+
+class Linear(Function):
+    """The fused affine map of a layer: ``x @ W.T + b`` with ``W`` of shape ``(out, in)``."""
+
+    symbol = "linear"
+
+    @staticmethod
+    def forward(ctx: Value, x: Any, W: Any, b: Any) -> Any:
+        if type(x) is float or x.ndim not in (1, 2) or x.shape[-1] != W.shape[1]:
+            raise ValueError(
+                f"linear: input of shape {np.shape(x)} does not fit weights of shape {W.shape} "
+                f"(expected (N, {W.shape[1]}) or ({W.shape[1]},))"
+            )
+        ctx.save_for_backward(x, W)
+        return x @ W.T + b
+
+    @staticmethod
+    def backward(ctx: Value, grad: Any) -> tuple[Any, Any, Any]:
+        x, W = ctx.saved_values
+        need_x, need_W, need_b = ctx.needs_input_grad
+        gx = grad @ W if need_x else None
+        if x.ndim == 1:
+            gW = np.outer(grad, x) if need_W else None
+            gb = grad if need_b else None
+        else:
+            gW = grad.T @ x if need_W else None
+            gb = grad.sum(axis=0) if need_b else None
+        return gx, gW, gb
+
+
+def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """``log(softmax(x))`` along ``axis``, computed stably (shifted by the maximum)."""
+
+    symbol = "log_softmax"
+
+    @staticmethod
+    def forward(ctx: Value, x: Any, axis: int) -> Any:
+        if type(x) is float:
+            raise ValueError("log_softmax needs a tensor, not a scalar")
+        ctx.save_for_backward(axis)
+        return _log_softmax(x, axis)
+
+    @staticmethod
+    def backward(ctx: Value, grad: Any) -> tuple[Any, None]:
+        (axis,) = ctx.saved_values
+        out = ctx.data
+        return grad - np.exp(out) * grad.sum(axis=axis, keepdims=True), None
+
+
+class CrossEntropy(Function):
+    """Mean or summed negative log-likelihood of integer ``labels`` under ``softmax(logits)``.
+
+    Fused so that the gradient is the exact ``softmax - onehot``.
+    """
+
+    symbol = "cross_entropy"
+
+    @staticmethod
+    def forward(ctx: Value, logits: Any, labels: np.ndarray, reduction: str) -> Any:
+        logp = _log_softmax(logits, -1)
+        rows = np.arange(len(labels))
+        ctx.save_for_backward(logp, labels, reduction)
+        picked = -logp[rows, labels]
+        return picked.mean() if reduction == "mean" else picked.sum()
+
+    @staticmethod
+    def backward(ctx: Value, grad: Any) -> tuple[Any, None, None]:
+        logp, labels, reduction = ctx.saved_values
+        g = np.exp(logp)
+        g[np.arange(len(labels)), labels] -= 1.0
+        scale = grad / len(labels) if reduction == "mean" else grad
+        return g * np.asarray(scale, dtype=g.dtype), None, None
+
+
+class BCEWithLogits(Function):
+    """Binary cross-entropy on logits, elementwise: ``max(x, 0) - x*y + log(1 + exp(-|x|))``."""
+
+    symbol = "bce_with_logits"
+
+    @staticmethod
+    def forward(ctx: Value, x: Any, y: Any) -> Any:
+        ctx.save_for_backward(x, y)
+        return np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x)))
+
+    @staticmethod
+    def backward(ctx: Value, grad: Any) -> tuple[Any, None]:
+        x, y = ctx.saved_values
+        return grad * (_sigmoid(x) - y), None
+
+
+class BCE(Function):
+    """Binary cross-entropy on probabilities, elementwise, with logs clamped at -100."""
+
+    symbol = "bce"
+
+    @staticmethod
+    def forward(ctx: Value, p: Any, y: Any) -> Any:
+        ctx.save_for_backward(p, y)
+        with np.errstate(divide="ignore"):
+            log_p = np.maximum(np.log(p), -100.0)
+            log_q = np.maximum(np.log(1.0 - p), -100.0)
+        return -(y * log_p + (1.0 - y) * log_q)
+
+    @staticmethod
+    def backward(ctx: Value, grad: Any) -> tuple[Any, None]:
+        p, y = ctx.saved_values
+        return grad * (p - y) / np.maximum(p * (1.0 - p), 1e-12), None
+
+
+class Hinge(Function):
+    """The max-margin loss per sample, ``max(0, 1 - y * score)``, with labels ``y`` of ±1."""
+
+    symbol = "hinge"
+
+    @staticmethod
+    def forward(ctx: Value, score: Any, y: Any) -> Any:
+        margin = 1.0 - y * score
+        ctx.save_for_backward(y, margin > 0)
+        return np.maximum(margin, 0.0)
+
+    @staticmethod
+    def backward(ctx: Value, grad: Any) -> tuple[Any, None]:
+        y, active = ctx.saved_values
+        return -grad * y * active, None
+
+
+class SumSquares(Function):
+    """``sum(p**2)`` over all elements of all operands: the L2 penalty in one node."""
+
+    symbol = "sum_squares"
+
+    @staticmethod
+    def forward(ctx: Value, *params: Any) -> Any:
+        return float(sum(np.vdot(p, p) for p in params))
+
+    @staticmethod
+    def backward(ctx: Value, grad: Any) -> tuple[Any, ...]:
+        return tuple(2.0 * grad * p.data for p in ctx.parents)

@@ -1,0 +1,499 @@
+"""Neurons, layers and multilayer perceptrons built from :class:`~tinygrad_mlp.engine.Value`.
+
+Notation (from the course note): layer ``l`` (numbered from 1) owns the weights
+``w^(l)_{jk}`` — to neuron ``j`` from input ``k`` — stored as ``W`` of shape ``(n_out, n_in)``,
+and the biases ``b^(l)_j``, which the note writes as ``w^(l)_{j0}`` on a constant input
+``x_0 = 1``.  Neuron ``j`` computes ``a^(l)_j = phi(z^(l)_j)`` with
+``z^(l)_j = sum_k w^(l)_{jk} a^(l-1)_k + b^(l)_j``.
+
+Every model runs two ways on the same parameters:
+
+* called with a list of numbers or scalar Values it builds the neuron-level scalar graph, one
+  node per weight, each node tagged with ``role`` (``"weight"``, ``"bias"``, ``"z"``,
+  ``"activation"``) and ``index`` (``(l, j, k)`` for a weight, ``(l, j)`` otherwise);
+* called with an array (or a tensor Value) of shape ``(N, n_in)`` it runs vectorized and
+  returns a Value of shape ``(N, n_out)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from tinygrad_mlp import ops
+from tinygrad_mlp.engine import Value
+
+__all__ = [
+    "Module",
+    "Neuron",
+    "Layer",
+    "MLP",
+    "ACTIVATIONS",
+    "register_activation",
+    "get_activation",
+    "stack",
+]
+
+Activation = Callable[[Value], Value]
+ActivationSpec = str | Activation | None
+SeedLike = int | np.random.Generator | None
+
+
+# --------------------------------------------------------------------------- activations
+def _linear(x: Value) -> Value:
+    return x
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    "relu": Value.relu,
+    "tanh": Value.tanh,
+    "sigmoid": Value.sigmoid,
+    "leaky_relu": Value.leaky_relu,
+    "linear": _linear,
+}
+
+
+def register_activation(name: str, fn: Activation) -> None:
+    """Make ``fn`` (a ``Value -> Value`` function) usable by name everywhere.
+
+    >>> register_activation("softsign", lambda x: x / (1 + x.abs()))
+    >>> Layer(2, 3, activation="softsign").activation_name
+    'softsign'
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError("an activation needs a non-empty name")
+    if not callable(fn):
+        raise TypeError(f"activation {name!r} must be callable, got {type(fn).__name__}")
+    ACTIVATIONS[name] = fn
+
+
+def get_activation(spec: ActivationSpec) -> tuple[str | None, Activation]:
+    """``(name, function)`` for an activation given by name, as a callable, or ``None``.
+
+    A callable that is not registered has the name ``None``; such a model cannot be saved.
+
+    >>> get_activation("tanh")[0], get_activation(None)[0]
+    ('tanh', 'linear')
+    """
+    if spec is None:
+        return "linear", _linear
+    if isinstance(spec, str):
+        if spec not in ACTIVATIONS:
+            raise ValueError(
+                f"unknown activation {spec!r}; valid names: {', '.join(sorted(ACTIVATIONS))} "
+                "(or register your own with register_activation)"
+            )
+        return spec, ACTIVATIONS[spec]
+    if callable(spec):
+        for name, fn in ACTIVATIONS.items():
+            if fn is spec:
+                return name, fn
+        return None, spec
+    raise TypeError(f"activation must be a name, a callable or None, got {type(spec).__name__}")
+
+
+def stack(values: Sequence[Value]) -> Value:
+    """Stack Values of one shape into a tensor with a new first axis.
+
+    >>> stack([Value(1.0), Value(2.0)]).data
+    array([1., 2.])
+    """
+    values = list(values)
+    if not values:
+        raise ValueError("stack needs at least one Value")
+    return ops.Stack.apply(*[v if isinstance(v, Value) else Value(v, requires_grad=False)
+                             for v in values])
+
+
+# --------------------------------------------------------------------------- Module
+class Module:
+    """Base class of models: parameters, names, modes and state.
+
+    Parameters are the ``Value`` attributes of a module (in the order they were set), and
+    those of its sub-modules, which may also sit in lists.
+
+    >>> m = MLP(2, [3, 1], seed=0)
+    >>> [name for name, _ in m.named_parameters()]
+    ['layers.0.W', 'layers.0.b', 'layers.1.W', 'layers.1.b']
+    """
+
+    training: bool = True
+
+    def __call__(self, x: Any) -> Any:
+        return self.forward(x)
+
+    def forward(self, x: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
+        """Yield ``(name, parameter)`` pairs with dotted names like ``layers.0.W``."""
+        for name, attr in vars(self).items():
+            if name.startswith("_"):
+                continue
+            if isinstance(attr, Value):
+                yield prefix + name, attr
+            elif isinstance(attr, Module):
+                yield from attr.named_parameters(f"{prefix}{name}.")
+            elif isinstance(attr, (list, tuple)):
+                for i, item in enumerate(attr):
+                    if isinstance(item, Module):
+                        yield from item.named_parameters(f"{prefix}{name}.{i}.")
+
+    def parameters(self) -> list[Value]:
+        """All parameters, in the order of :meth:`named_parameters`."""
+        out: list[Value] = []
+        self._collect(out)
+        return out
+
+    def _collect(self, out: list[Value]) -> None:
+        # parameters() without building names: training loops call it every step
+        for name, attr in vars(self).items():
+            if isinstance(attr, Value):
+                if name[0] != "_":
+                    out.append(attr)
+            elif isinstance(attr, Module):
+                if name[0] != "_":
+                    attr._collect(out)
+            elif isinstance(attr, (list, tuple)) and name[0] != "_":
+                for item in attr:
+                    if isinstance(item, Module):
+                        item._collect(out)
+
+    def num_parameters(self) -> int:
+        """The number of trainable numbers (weights and biases)."""
+        return sum(p.size for p in self.parameters())
+
+    def zero_grad(self) -> None:
+        """Reset every parameter's gradient to zero."""
+        for p in self.parameters():
+            p.grad = None
+
+    def train(self, mode: bool = True) -> Module:
+        """Switch to training mode (or evaluation mode with ``mode=False``)."""
+        self.training = mode
+        for attr in vars(self).values():
+            children = attr if isinstance(attr, (list, tuple)) else [attr]
+            for child in children:
+                if isinstance(child, Module):
+                    child.train(mode)
+        return self
+
+    def eval(self) -> Module:
+        """Switch to evaluation mode."""
+        return self.train(False)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A copy of every parameter as an array, by name.
+
+        >>> sorted(Layer(2, 3, seed=0).state_dict())
+        ['W', 'b']
+        """
+        return {name: np.array(p.data, copy=True) for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Copy arrays into the parameters by name, all or nothing.
+
+        Missing, unexpected and wrongly shaped entries are all listed in one ``ValueError``
+        and no parameter is changed.
+        """
+        params = dict(self.named_parameters())
+        problems = []
+        missing = [k for k in params if k not in state]
+        unexpected = [k for k in state if k not in params]
+        if missing:
+            problems.append(f"missing keys: {', '.join(missing)}")
+        if unexpected:
+            problems.append(f"unexpected keys: {', '.join(unexpected)}")
+        arrays = {}
+        for name, p in params.items():
+            if name in state:
+                arr = np.asarray(state[name])
+                if arr.shape != p.shape:
+                    problems.append(f"{name}: shape {arr.shape} in the state, {p.shape} in the model")
+                elif not np.issubdtype(arr.dtype, np.number):
+                    problems.append(f"{name}: dtype {arr.dtype} is not numeric")
+                else:
+                    arrays[name] = arr
+        if problems:
+            raise ValueError("load_state_dict refused the state: " + "; ".join(problems))
+        for name, arr in arrays.items():
+            p = params[name]
+            if type(p.data) is float:
+                p.data = float(arr)
+            else:
+                p.data[...] = arr
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__}("]
+        for name, attr in vars(self).items():
+            children = attr if isinstance(attr, (list, tuple)) else [attr]
+            for i, child in enumerate(children):
+                if isinstance(child, Module):
+                    key = f"{name}.{i}" if child is not attr else name
+                    body = repr(child).replace("\n", "\n  ")
+                    lines.append(f"  ({key}): {body}")
+        lines.append(f")  # {self.num_parameters()} parameters")
+        return "\n".join(lines)
+
+
+def _rng(seed: SeedLike) -> np.random.Generator:
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+def _init_weights(
+    rng: np.random.Generator, nout: int, nin: int, activation: str | None, init: str | None,
+) -> np.ndarray:
+    """He for ReLU-like activations, Xavier/Glorot otherwise, or micrograd's uniform(-1, 1)."""
+    if init is None:
+        init = "he" if activation in ("relu", "leaky_relu") else "xavier"
+    if init == "he":
+        return rng.normal(0.0, np.sqrt(2.0 / nin), size=(nout, nin))
+    if init == "xavier":
+        limit = np.sqrt(6.0 / (nin + nout))
+        return rng.uniform(-limit, limit, size=(nout, nin))
+    if init == "uniform":
+        return rng.uniform(-1.0, 1.0, size=(nout, nin))
+    raise ValueError(f"unknown init {init!r}; valid: 'he', 'xavier', 'uniform' (or None: by activation)")
+
+
+def _check_size(x_len: int, nin: int, who: str) -> None:
+    if x_len != nin:
+        raise ValueError(f"{who} expects {nin} inputs per sample, got {x_len}")
+
+
+def _scalar_inputs(x: Sequence[Any]) -> list[Value]:
+    """A sample given as a list: numbers become constant inputs, Values stay as they are."""
+    out = []
+    for i, xi in enumerate(x):
+        if isinstance(xi, Value):
+            if xi.ndim != 0:
+                raise ValueError(
+                    f"input {i + 1} is a Value of shape {xi.shape}; the list call style takes "
+                    "numbers or scalar Values (pass an array for the vectorized style)"
+                )
+            out.append(xi)
+        else:
+            v = Value(xi, requires_grad=False)
+            if type(v.data) is not float:
+                raise ValueError(f"input {i + 1} is not a number: {xi!r}")
+            v.role, v.index = "input", (0, i + 1)
+            out.append(v)
+    return out
+
+
+def _vector_input(x: Any, dtype: np.dtype, nin: int, who: str) -> Value:
+    if isinstance(x, Value):
+        if x.ndim not in (1, 2):
+            raise ValueError(f"{who} expects an input of shape (N, {nin}) or ({nin},), got {x.shape}")
+        _check_size(x.shape[-1], nin, who)
+        if x.dtype != dtype and not x.requires_grad:  # a constant input: cast it
+            x = Value(x.data.astype(dtype), requires_grad=False)
+        return x
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{who} got an input of dtype {arr.dtype}; expected numbers")
+    if arr.ndim not in (1, 2):
+        raise ValueError(f"{who} expects an input of shape (N, {nin}) or ({nin},), got {arr.shape}")
+    _check_size(arr.shape[-1], nin, who)
+    return Value(arr.astype(dtype, copy=False), requires_grad=False)
+
+
+def _neuron_sum(weights: Sequence[Value], x: Sequence[Value], bias: Value) -> Value:
+    """``b + w_1 x_1 + ... + w_n x_n`` as a chain of ``+`` nodes (what a lecture writes)."""
+    z = bias
+    for w, xi in zip(weights, x):
+        z = z + w * xi
+    return z
+
+
+def _tag(v: Value, role: str, index: tuple[int, ...]) -> Value:
+    """Set a node's role and indices (its label then reads e.g. ``w(1)_23``)."""
+    v.role, v.index = role, index
+    return v
+
+
+# --------------------------------------------------------------------------- Neuron
+class Neuron(Module):
+    """One neuron ``y = phi(w . x + b)`` with ``w`` of shape ``(nin,)`` and ``b`` of shape ``(1,)``.
+
+    >>> n = Neuron(3, activation="tanh", seed=0)
+    >>> y = n([1.0, -2.0, 0.5])
+    >>> y.role, y.op
+    ('activation', 'tanh')
+    """
+
+    def __init__(
+        self, nin: int, activation: ActivationSpec = "tanh", *, init: str | None = None,
+        dtype: Any = np.float64, seed: SeedLike = None, layer: int = 1, neuron: int = 1,
+    ) -> None:
+        if not isinstance(nin, (int, np.integer)) or nin < 1:
+            raise ValueError(f"nin must be a positive integer, got {nin!r}")
+        self.activation_name, self._activation = get_activation(activation)
+        self._dtype = np.dtype(dtype)
+        self._position = (layer, neuron)
+        w = _init_weights(_rng(seed), 1, int(nin), self.activation_name, init)[0]
+        self.w = Value(w.astype(self._dtype), label="w")
+        self.b = Value(np.zeros(1, self._dtype), label="b")
+
+    @property
+    def nin(self) -> int:
+        return self.w.shape[0]
+
+    def forward(self, x: Any) -> Value:
+        if isinstance(x, (list, tuple)):
+            _check_size(len(x), self.nin, "Neuron")
+            xs = _scalar_inputs(x)
+            layer, j = self._position
+            ws = [_tag(self.w[k], "weight", (layer, j, k + 1)) for k in range(self.nin)]
+            bias = _tag(self.b[0], "bias", (layer, j))
+            z = _tag(_neuron_sum(ws, xs, bias), "z", (layer, j))
+            return _activate(self._activation, z, (layer, j))
+        xv = _vector_input(x, self._dtype, self.nin, "Neuron")
+        return self._activation(xv @ self.w + self.b[0])
+
+    def __repr__(self) -> str:
+        return f"Neuron({self.nin}, activation={self.activation_name!r})"
+
+
+def _activate(fn: Activation, z: Value, tag: tuple[int, int]) -> Value:
+    a = fn(z)
+    if a is not z:
+        _tag(a, "activation", tag)
+    return a
+
+
+# --------------------------------------------------------------------------- Layer
+class Layer(Module):
+    """A layer of ``nout`` neurons: ``a^(l) = phi(W^(l) a^(l-1) + b^(l))``.
+
+    ``W`` has shape ``(nout, nin)`` (row ``j`` is neuron ``j``), ``b`` shape ``(nout,)``.
+    ``index`` is the layer number ``l`` used in node tags (from 1).
+
+    >>> layer = Layer(2, 3, activation="relu", seed=0)
+    >>> len(layer([1.0, 2.0])), layer(np.ones((5, 2))).shape
+    (3, (5, 3))
+    """
+
+    def __init__(
+        self, nin: int, nout: int, activation: ActivationSpec = "relu", *,
+        init: str | None = None, dtype: Any = np.float64, seed: SeedLike = None, index: int = 1,
+    ) -> None:
+        for name, n in (("nin", nin), ("nout", nout)):
+            if not isinstance(n, (int, np.integer)) or n < 1:
+                raise ValueError(f"{name} must be a positive integer, got {n!r}")
+        self.activation_name, self._activation = get_activation(activation)
+        self._dtype = np.dtype(dtype)
+        self._index = index
+        W = _init_weights(_rng(seed), int(nout), int(nin), self.activation_name, init)
+        self.W = Value(W.astype(self._dtype), label=f"W{index}")
+        self.b = Value(np.zeros(int(nout), self._dtype), label=f"b{index}")
+
+    @property
+    def nin(self) -> int:
+        return self.W.shape[1]
+
+    @property
+    def nout(self) -> int:
+        return self.W.shape[0]
+
+    def forward(self, x: Any) -> Any:
+        if isinstance(x, (list, tuple)):
+            _check_size(len(x), self.nin, f"Layer {self._index}")
+            return self._scalar(_scalar_inputs(x))
+        return self._vector(_vector_input(x, self._dtype, self.nin, f"Layer {self._index}"))
+
+    def _vector(self, x: Value) -> Value:
+        return self._activation(ops.Linear.apply(x, self.W, self.b))
+
+    def _scalar(self, x: list[Value]) -> list[Value]:
+        W, b = self.W, self.b
+        out = []
+        for j, (tag, cells) in enumerate(self._cells()):
+            ws = [_tag(W[where], "weight", weight_tag) for where, weight_tag in cells]
+            bias = _tag(b[j], "bias", tag)
+            z = _tag(_neuron_sum(ws, x, bias), "z", tag)
+            out.append(_activate(self._activation, z, tag))
+        return out
+
+    def _cells(self) -> list[tuple[tuple[int, int], list[tuple[tuple[int, int], tuple[int, ...]]]]]:
+        """Per neuron: its tag ``(l, j)`` and, per weight, ``((j-1, k-1), (l, j, k))``.
+
+        Built once and shared by every call, so the scalar style allocates no index tuples.
+        """
+        cached = self.__dict__.get("_cell_cache")
+        if cached is None or len(cached) != self.nout or len(cached[0][1]) != self.nin:
+            n = self._index
+            cached = [((n, j), [((j - 1, k - 1), (n, j, k)) for k in range(1, self.nin + 1)])
+                      for j in range(1, self.nout + 1)]
+            self._cell_cache = cached
+        return cached
+
+    def __repr__(self) -> str:
+        return f"Layer({self.nin} -> {self.nout}, activation={self.activation_name!r})"
+
+
+# --------------------------------------------------------------------------- MLP
+class MLP(Module):
+    """Layers in a row: ``MLP(2, [16, 16, 1])`` has two ReLU hidden layers and a linear output.
+
+    ``activation`` is used by the hidden layers, ``output_activation`` by the last one.
+    ``init`` picks the weight initialisation (default: He for ReLU, Xavier otherwise;
+    ``"uniform"`` for micrograd's uniform(-1, 1)).  ``seed`` (or a numpy Generator) makes the
+    initial weights reproducible.
+
+    >>> model = MLP(2, [16, 16, 1], seed=0)
+    >>> model([0.5, -1.0]).shape, model(np.zeros((4, 2))).shape
+    ((), (4, 1))
+    """
+
+    def __init__(
+        self, nin: int, nouts: Sequence[int], activation: ActivationSpec = "relu",
+        output_activation: ActivationSpec = None, *, init: str | None = None,
+        dtype: Any = np.float64, seed: SeedLike = None,
+    ) -> None:
+        nouts = list(nouts)
+        if not nouts:
+            raise ValueError("an MLP needs at least one layer: nouts is empty")
+        dtype = np.dtype(dtype)
+        if dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+        rng = _rng(seed)
+        sizes = [nin] + nouts
+        self.layers = [
+            Layer(sizes[i], sizes[i + 1],
+                  activation if i < len(nouts) - 1 else output_activation,
+                  init=init, dtype=dtype, seed=rng, index=i + 1)
+            for i in range(len(nouts))
+        ]
+
+    @property
+    def nin(self) -> int:
+        return self.layers[0].nin
+
+    @property
+    def nouts(self) -> list[int]:
+        return [layer.nout for layer in self.layers]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.layers[0].W.dtype
+
+    def forward(self, x: Any) -> Any:
+        if isinstance(x, (list, tuple)):
+            _check_size(len(x), self.nin, "MLP")
+            h: Any = _scalar_inputs(x)
+            for layer in self.layers:
+                h = layer._scalar(h)
+            return h[0] if len(h) == 1 else h
+        if isinstance(x, Value) and x.ndim == 0:
+            raise TypeError("pass a scalar input as a list: model([x])")
+        h = _vector_input(x, self.dtype, self.nin, "MLP")
+        for layer in self.layers:  # each layer's input size is right by construction
+            h = layer._vector(h)
+        return h
+
+    def __repr__(self) -> str:
+        parts = [str(self.nin)] + [f"{layer.nout} {layer.activation_name}" for layer in self.layers]
+        return f"MLP({' -> '.join(parts)})  # {self.num_parameters()} parameters"

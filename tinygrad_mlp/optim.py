@@ -1,0 +1,212 @@
+"""Optimizers: SGD (momentum, Nesterov, weight decay), Adam and AdamW, and learning-rate schedules.
+
+An optimizer owns a list of parameters and a per-parameter ``state`` dict.  ``step()`` asks
+:meth:`Optimizer.update` for each parameter's new value; a new optimizer overrides only that
+method.  The update rules follow PyTorch's ``torch.optim`` step by step.
+
+>>> class SignSGD(Optimizer):
+...     def update(self, param, grad, state, lr):
+...         return param - lr * np.sign(grad)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from tinygrad_mlp.engine import Value
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "linear_decay", "step_decay"]
+
+Schedule = Callable[[int], float]
+
+
+class Optimizer:
+    """Base class: holds the parameters, the learning rate (or schedule) and per-parameter state.
+
+    ``lr`` is a number, or a schedule: a callable of the step number (0, 1, 2, ...) returning
+    the learning rate itself, as in micrograd's demo ``lambda k: 1.0 - 0.9 * k / 100``.
+    """
+
+    def __init__(self, params: Iterable[Value], lr: float | Schedule) -> None:
+        self.params = list(params)
+        if not self.params:
+            raise ValueError(f"{type(self).__name__} got an empty parameter list")
+        for i, p in enumerate(self.params):
+            if not isinstance(p, Value):
+                raise TypeError(f"parameter {i} is a {type(p).__name__}, not a Value")
+        if not callable(lr) and not (isinstance(lr, (int, float)) and lr >= 0):
+            raise ValueError(f"lr must be a non-negative number or a schedule, got {lr!r}")
+        self.lr = lr
+        self.steps = 0
+        self.state: list[dict[str, Any]] = [{} for _ in self.params]
+
+    def current_lr(self) -> float:
+        """The learning rate the next ``step()`` uses."""
+        return float(self.lr(self.steps)) if callable(self.lr) else float(self.lr)
+
+    def update(self, param: Any, grad: Any, state: dict[str, Any], lr: float) -> Any:
+        """Return the new value of one parameter (override this in a new optimizer).
+
+        ``param`` and ``grad`` are a float or an array; ``state`` is this parameter's own dict,
+        kept between steps.
+        """
+        raise NotImplementedError
+
+    def step(self) -> None:
+        """Update every parameter from its gradient once."""
+        lr = self.current_lr()
+        for p, state in zip(self.params, self.state):
+            new = self.update(p.data, p.grad, state, lr)
+            if type(p.data) is float:
+                p.data = float(new)
+            else:
+                p.data[...] = new  # in place: anything holding the array sees the update
+        self.steps += 1
+
+    def zero_grad(self) -> None:
+        """Reset the gradients of all parameters to zero."""
+        for p in self.params:
+            p.grad = None
+
+    def state_dict(self) -> dict[str, Any]:
+        """Step count and per-parameter state (copied), to resume training later."""
+        return {
+            "steps": self.steps,
+            "state": [{k: np.array(v, copy=True) for k, v in s.items()} for s in self.state],
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned (for the same parameter list)."""
+        states = state_dict["state"]
+        if len(states) != len(self.params):
+            raise ValueError(
+                f"the state has {len(states)} parameters, this optimizer {len(self.params)}"
+            )
+        for i, (p, s) in enumerate(zip(self.params, states)):
+            for k, v in s.items():
+                if np.shape(v) != p.shape:
+                    raise ValueError(f"state {k!r} of parameter {i} has shape {np.shape(v)}, "
+                                     f"the parameter {p.shape}")
+        self.steps = int(state_dict["steps"])
+        self.state = [{k: _like(v) for k, v in s.items()} for s in states]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({len(self.params)} parameters, lr={self.lr!r})"
+
+
+def _like(v: Any) -> Any:
+    arr = np.array(v, copy=True)
+    return float(arr) if arr.ndim == 0 else arr
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, with optional momentum, Nesterov momentum and weight decay.
+
+    >>> w = Value(np.array([1.0])); (w * w).sum().backward()
+    >>> SGD([w], lr=0.1).step(); w.data
+    array([0.8])
+    """
+
+    def __init__(
+        self, params: Iterable[Value], lr: float | Schedule, momentum: float = 0.0,
+        nesterov: bool = False, weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, lr)
+        if momentum < 0 or weight_decay < 0:
+            raise ValueError("momentum and weight_decay must be at least 0")
+        if nesterov and momentum == 0:
+            raise ValueError("Nesterov momentum needs momentum > 0")
+        self.momentum, self.nesterov, self.weight_decay = momentum, nesterov, weight_decay
+
+    def update(self, param: Any, grad: Any, state: dict[str, Any], lr: float) -> Any:
+        if self.weight_decay:
+            grad = grad + self.weight_decay * param
+        if self.momentum:
+            buf = state.get("momentum")
+            if buf is None:  # a copy: backward() adds into p.grad in place, so never alias it
+                buf = grad.copy() if isinstance(grad, np.ndarray) else grad
+            else:
+                buf = self.momentum * buf + grad
+            state["momentum"] = buf
+            grad = grad + self.momentum * buf if self.nesterov else buf
+        return param - lr * grad
+
+
+class Adam(Optimizer):
+    """Adam: adaptive moment estimation (``weight_decay`` adds ``wd * param`` to the gradient).
+
+    >>> w = Value(np.array([1.0])); (w * w).sum().backward()
+    >>> Adam([w], lr=0.1).step(); w.data
+    array([0.9])
+    """
+
+    decoupled = False
+
+    def __init__(
+        self, params: Iterable[Value], lr: float | Schedule = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, lr)
+        if not all(0 <= b < 1 for b in betas):
+            raise ValueError(f"betas must lie in [0, 1), got {betas}")
+        self.betas, self.eps, self.weight_decay = betas, eps, weight_decay
+
+    def update(self, param: Any, grad: Any, state: dict[str, Any], lr: float) -> Any:
+        b1, b2 = self.betas
+        if self.weight_decay:
+            if self.decoupled:
+                param = param * (1 - lr * self.weight_decay)
+            else:
+                grad = grad + self.weight_decay * param
+        t = self.steps + 1
+        m = state["m"] = b1 * state.get("m", 0.0) + (1 - b1) * grad
+        v = state["v"] = b2 * state.get("v", 0.0) + (1 - b2) * grad * grad
+        m_hat = m / (1 - b1**t)
+        v_hat = v / (1 - b2**t)
+        return param - lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: ``param *= 1 - lr * weight_decay`` before the step."""
+
+    decoupled = True
+
+    def __init__(
+        self, params: Iterable[Value], lr: float | Schedule = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 1e-2,
+    ) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay)
+
+
+def linear_decay(start: float, end: float, steps: int) -> Schedule:
+    """A schedule going linearly from ``start`` to ``end`` over ``steps`` steps, then staying.
+
+    >>> s = linear_decay(1.0, 0.1, 100); s(0), s(50), s(100), s(200)
+    (1.0, 0.55, 0.1, 0.1)
+    """
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1, got {steps}")
+
+    def schedule(k: int) -> float:
+        t = min(k, steps) / steps
+        return (1 - t) * start + t * end
+
+    return schedule
+
+
+def step_decay(lr: float, step_size: int, gamma: float = 0.1) -> Schedule:
+    """A schedule multiplying ``lr`` by ``gamma`` every ``step_size`` steps.
+
+    >>> s = step_decay(1.0, 10, 0.5); s(9), s(10), s(25)
+    (1.0, 0.5, 0.25)
+    """
+    if step_size < 1:
+        raise ValueError(f"step_size must be at least 1, got {step_size}")
+
+    def schedule(k: int) -> float:
+        return lr * gamma ** (k // step_size)
+
+    return schedule

@@ -1,0 +1,294 @@
+"""Training loops: ``fit``, ``evaluate``, ``predict`` and a hyperparameter ``grid_search``.
+
+The hyperparameters of the course note — learning rate, number of hidden layers, neurons per
+layer, activation — are plain arguments here, and ``grid_search`` tries their combinations.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tinygrad_mlp.data import batches, train_test_split
+from tinygrad_mlp.engine import Value, no_grad
+from tinygrad_mlp.functional import accuracy, cross_entropy, get_loss
+from tinygrad_mlp.nn import MLP, Module
+from tinygrad_mlp.optim import SGD, Adam, Optimizer
+
+__all__ = ["History", "fit", "evaluate", "predict", "grid_search", "METRICS"]
+
+METRICS: dict[str, Callable[..., float]] = {"accuracy": accuracy}
+
+
+@dataclass
+class History:
+    """Per-epoch losses and metrics of a ``fit`` run.
+
+    ``history["loss"]``, ``history["val_loss"]``, ``history["accuracy"]``,
+    ``history["val_accuracy"]``, ... are lists with one entry per epoch.
+    """
+
+    history: dict[str, list[float]] = field(default_factory=dict)
+    stopped_epoch: int | None = None
+    best_epoch: int | None = None
+
+    def log(self, key: str, value: float) -> None:
+        self.history.setdefault(key, []).append(float(value))
+
+    def __getitem__(self, key: str) -> list[float]:
+        return self.history[key]
+
+    @property
+    def epochs(self) -> int:
+        return len(self.history.get("loss", []))
+
+    def plot(self, ax: Any = None, path: str | None = None) -> Any:
+        """Plot the loss curves (and metrics) with matplotlib; save to ``path`` if given."""
+        try:
+            import matplotlib
+
+            if ax is None and path is not None:
+                matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+        except ImportError:
+            raise ImportError(
+                "History.plot() needs matplotlib: pip install \"tinygrad_mlp[plot]\""
+            ) from None
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 4))
+        epochs = range(1, self.epochs + 1)
+        for key, values in self.history.items():
+            if key.endswith("loss"):
+                ax.plot(epochs, values, label=key)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        ax.legend()
+        if path is not None:
+            ax.figure.savefig(path, dpi=120, bbox_inches="tight")
+        return ax
+
+
+def _threshold(model: Module) -> float | None:
+    layers = getattr(model, "layers", None)
+    if layers and getattr(layers[-1], "activation_name", None) == "sigmoid":
+        return 0.5
+    return None
+
+
+def predict(model: Module, X: Any, batch_size: int = 1024) -> np.ndarray:
+    """The model's outputs for ``X`` as an array, computed without recording a graph.
+
+    >>> model = MLP(2, [3, 1], seed=0)
+    >>> predict(model, np.zeros((5, 2))).shape
+    (5, 1)
+    """
+    X = np.asarray(X)
+    with no_grad():
+        outs = [model(X[i:i + batch_size]).data for i in range(0, len(X), batch_size)]
+    return np.concatenate(outs) if outs else np.zeros((0,))
+
+
+def evaluate(
+    model: Module, X: Any, y: Any, loss: str | Callable[..., Value] = "mse",
+    metrics: Sequence[str] = ("accuracy",),
+) -> dict[str, float]:
+    """Loss and metrics of ``model`` on ``(X, y)``, without recording a graph.
+
+    >>> model = MLP(2, [3, 1], seed=0)
+    >>> sorted(evaluate(model, np.zeros((4, 2)), [1, -1, 1, -1], loss="hinge"))
+    ['accuracy', 'loss']
+    """
+    loss_fn = get_loss(loss)
+    with no_grad():
+        out = model(np.asarray(X))
+        result = {"loss": float(loss_fn(out, y).data)}
+    for name in metrics:
+        result[name] = _metric(name)(out.data, y, threshold=_threshold(model))
+    return result
+
+
+def _metric(name: str) -> Callable[..., float]:
+    if name not in METRICS:
+        raise ValueError(f"unknown metric {name!r}; valid: {', '.join(METRICS)}")
+    return METRICS[name]
+
+
+def _progress(total: int, enabled: bool | None) -> Any:
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="epoch", leave=False)
+
+
+def fit(
+    model: Module,
+    X: Any,
+    y: Any,
+    *,
+    loss: str | Callable[..., Value] = "mse",
+    optimizer: Optimizer | None = None,
+    lr: float = 0.01,
+    epochs: int = 10,
+    batch_size: int | None = 32,
+    validation_data: tuple[Any, Any] | None = None,
+    validation_split: float | None = None,
+    metrics: Sequence[str] = ("accuracy",),
+    early_stopping: int | None = None,
+    l2: float = 0.0,
+    callbacks: Iterable[Callable[[int, dict[str, float]], Any]] = (),
+    progress: bool | None = None,
+    seed: int | None = None,
+) -> History:
+    """Train ``model`` on ``(X, y)`` with mini-batch gradient descent; return a :class:`History`.
+
+    ``optimizer`` defaults to Adam with learning rate ``lr``.  ``batch_size=None`` uses the
+    whole set per step.  ``early_stopping=patience`` stops when the validation loss has not
+    improved for that many epochs and restores the best weights.  ``l2`` adds
+    ``l2 * sum(p**2)`` to the loss.  Each callback is called as ``callback(epoch, logs)``; one
+    returning ``False`` stops training.  The progress bar shows when output is a terminal
+    (``progress=True``/``False`` forces it).
+
+    >>> from tinygrad_mlp.data import make_moons
+    >>> X, y = make_moons(200, noise=0.1, random_state=0)
+    >>> model = MLP(2, [16, 16, 1], seed=0)
+    >>> h = fit(model, X, y, loss="hinge", epochs=30, lr=0.02, seed=0, progress=False)
+    >>> h["accuracy"][-1] > 0.95
+    True
+    """
+    if epochs < 0:
+        raise ValueError(f"epochs must be at least 0, got {epochs}")
+    X = np.asarray(X)
+    y = np.asarray(y)
+    if len(X) != len(y):
+        raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
+    if validation_data is not None and validation_split is not None:
+        raise ValueError("give validation_data or validation_split, not both")
+    if validation_split is not None:
+        X, X_val, y, y_val = train_test_split(X, y, test_size=validation_split, random_state=seed)
+        validation_data = (X_val, y_val)
+    if early_stopping is not None and validation_data is None:
+        raise ValueError("early_stopping needs validation_data or validation_split")
+    loss_fn = get_loss(loss)
+    metric_fns = {name: _metric(name) for name in metrics}
+    opt = optimizer if optimizer is not None else Adam(model.parameters(), lr=lr)
+    params = model.parameters()
+    rng = np.random.default_rng(seed)
+    threshold = _threshold(model)
+    history = History()
+    best, best_state, waited = math.inf, None, 0
+    bar = _progress(epochs, progress)
+    model.train()
+    try:
+        for epoch in range(epochs):
+            total, count = 0.0, 0
+            for xb, yb in batches(X, y, batch_size=batch_size or len(X), random_state=rng):
+                out = model(xb)
+                batch_loss = loss_fn(out, yb)
+                if l2:
+                    batch_loss = batch_loss + l2 * sum((p * p).sum() for p in params)
+                opt.zero_grad()
+                batch_loss.backward()
+                opt.step()
+                total += float(batch_loss.data) * len(xb)
+                count += len(xb)
+            logs = {"loss": total / max(count, 1)}
+            model.eval()
+            if metric_fns:
+                train_out = predict(model, X)
+                for name, fn in metric_fns.items():
+                    logs[name] = fn(train_out, y, threshold=threshold)
+            if validation_data is not None:
+                val = evaluate(model, *validation_data, loss=loss_fn, metrics=list(metric_fns))
+                logs.update({f"val_{k}": v for k, v in val.items()})
+            model.train()
+            for key, value in logs.items():
+                history.log(key, value)
+            if bar is not None:
+                bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()})
+                bar.update(1)
+            stop = any(cb(epoch, logs) is False for cb in callbacks)
+            if early_stopping is not None:
+                if logs["val_loss"] < best:
+                    best, waited, history.best_epoch = logs["val_loss"], 0, epoch
+                    best_state = model.state_dict()
+                else:
+                    waited += 1
+                    stop = stop or waited >= early_stopping
+            if stop:
+                history.stopped_epoch = epoch
+                break
+    finally:
+        if bar is not None:
+            bar.close()
+        model.eval()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return history
+
+
+def grid_search(
+    X: Any,
+    y: Any,
+    *,
+    validation_data: tuple[Any, Any] | None = None,
+    validation_split: float = 0.25,
+    lr: Sequence[float] = (0.01,),
+    hidden_layers: Sequence[int] = (1,),
+    neurons: Sequence[int] = (16,),
+    activation: Sequence[str] = ("relu",),
+    output_activation: str | None = None,
+    n_outputs: int | None = None,
+    loss: str | Callable[..., Value] = "mse",
+    optimizer: str = "adam",
+    epochs: int = 20,
+    batch_size: int | None = 32,
+    metric: str = "accuracy",
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """Train one MLP per combination of the note's hyperparameters; rank them on validation data.
+
+    Returns one row per combination — ``lr``, ``hidden_layers``, ``neurons``, ``activation``,
+    ``val_loss``, ``val_<metric>``, ``parameters`` — best (lowest validation loss) first.
+
+    >>> from tinygrad_mlp.data import make_moons
+    >>> X, y = make_moons(100, noise=0.1, random_state=0)
+    >>> rows = grid_search(X, y, lr=[0.01, 0.05], neurons=[4, 8], loss="hinge", epochs=2)
+    >>> len(rows), sorted(rows[0])[:3]
+    (4, ['activation', 'hidden_layers', 'lr'])
+    """
+    X = np.asarray(X)
+    y = np.asarray(y)
+    if validation_data is None:
+        X, X_val, y, y_val = train_test_split(X, y, test_size=validation_split, random_state=seed)
+    else:
+        X_val, y_val = validation_data
+    if n_outputs is None:
+        n_outputs = int(y.max()) + 1 if get_loss(loss) is cross_entropy else 1
+    optimizers = {"adam": Adam, "sgd": SGD}
+    if optimizer not in optimizers:
+        raise ValueError(f"unknown optimizer {optimizer!r}; valid: {', '.join(optimizers)}")
+    rows = []
+    for rate, depth, width, act in itertools.product(lr, hidden_layers, neurons, activation):
+        model = MLP(X.shape[1], [width] * depth + [n_outputs], activation=act,
+                    output_activation=output_activation, seed=seed)
+        opt = optimizers[optimizer](model.parameters(), lr=rate)
+        fit(model, X, y, loss=loss, optimizer=opt, epochs=epochs, batch_size=batch_size,
+            metrics=(), progress=False, seed=seed)
+        scores = evaluate(model, X_val, y_val, loss=loss, metrics=[metric] if metric else [])
+        rows.append({
+            "lr": rate, "hidden_layers": depth, "neurons": width, "activation": act,
+            "val_loss": scores["loss"],
+            **({f"val_{metric}": scores[metric]} if metric else {}),
+            "parameters": model.num_parameters(),
+        })
+    rows.sort(key=lambda r: (math.isnan(r["val_loss"]), r["val_loss"]))
+    return rows
