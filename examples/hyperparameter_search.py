@@ -11,18 +11,7 @@ from __future__ import annotations
 import argparse
 
 from tinygrad_mlp.data import make_spirals
-from tinygrad_mlp.train import grid_search
-
-
-def format_table(rows: list[dict]) -> str:
-    """The rows of ``grid_search`` as an aligned text table."""
-    headers = list(rows[0])
-    cells = [[f"{r[h]:.4g}" if isinstance(r[h], float) else str(r[h]) for h in headers]
-             for r in rows]
-    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.rjust(w) for h, w in zip(headers, widths))]
-    lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells]
-    return "\n".join(lines)
+from tinygrad_mlp.train import format_table, grid_search
 
 
 def main(argv: list[str] | None = None) -> list[dict]:

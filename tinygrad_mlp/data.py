@@ -70,7 +70,7 @@ def make_moons(
     ((100, 2), [0, 1])
     """
     rng = _rng(random_state)
-    n_out, n_in = _split_counts(n_samples, 2)
+    n_in, n_out = _split_counts(n_samples, 2)  # as scikit-learn: an odd sample goes inside
     t_out, t_in = np.linspace(0, np.pi, n_out), np.linspace(0, np.pi, n_in)
     X = np.vstack([
         np.column_stack([np.cos(t_out), np.sin(t_out)]),
@@ -93,7 +93,7 @@ def make_circles(
     if not 0 <= factor < 1:
         raise ValueError(f"factor must be in [0, 1), got {factor}")
     rng = _rng(random_state)
-    n_out, n_in = _split_counts(n_samples, 2)
+    n_in, n_out = _split_counts(n_samples, 2)  # as scikit-learn: an odd sample goes inside
     t_out = np.linspace(0, 2 * np.pi, n_out, endpoint=False)
     t_in = np.linspace(0, 2 * np.pi, n_in, endpoint=False)
     X = np.vstack([

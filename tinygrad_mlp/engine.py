@@ -740,6 +740,13 @@ class Value:
             axes = tuple(axes[0])
         return _with_args(_ops.Transpose, self, tuple(axes) if axes else None)
 
+    def astype(self, dtype: Any) -> Value:
+        """The same values as float32 or float64 (gradients flow back in the original dtype)."""
+        dtype = np.dtype(dtype)
+        if not _is_float_dtype(dtype):
+            raise TypeError(f"a Value holds float32 or float64 data, not {dtype}")
+        return _with_args(_ops.Cast, self, dtype)
+
     @property
     def T(self) -> Value:
         """The transpose (axes reversed)."""
@@ -861,7 +868,7 @@ def _accumulate(p: Value, g: Any, owned: set[Value], op: str) -> None:
     cur = p._grad
     if p._fn is None:
         if cur is None:
-            p._grad = g if type(g) is float else np.array(g, copy=True)
+            p._grad = g if type(g) is float else g.copy()
         elif type(cur) is float:
             p._grad = cur + g
         else:

@@ -176,7 +176,9 @@ def hinge_loss(scores: Any, target: Any, reduction: str = "mean") -> Value:
         t = 2 * t - 1
     else:
         raise ValueError("hinge_loss: labels must be -1 and 1 (or 0 and 1)")
-    return _reduce(ops.Hinge.apply(scores, t), reduction, "hinge_loss")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"hinge_loss: reduction must be 'mean' or 'sum', got {reduction!r}")
+    return ops.HingeLoss.apply(scores, t, reduction)
 
 
 def l2_penalty(parameters: Iterable[Value], alpha: float = 1e-4) -> Value:
@@ -188,7 +190,7 @@ def l2_penalty(parameters: Iterable[Value], alpha: float = 1e-4) -> Value:
     params = list(parameters)
     if not params or not all(isinstance(p, Value) for p in params):
         raise ValueError("l2_penalty needs a non-empty list of Values")
-    return alpha * ops.SumSquares.apply(*params)
+    return ops.SumSquares.apply(float(alpha), *params)
 
 
 def accuracy(pred: Any, target: Any, threshold: float | None = None) -> float:

@@ -228,6 +228,10 @@ class Module:
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__}("]
         for name, attr in vars(self).items():
+            if name.startswith("_"):
+                continue
+            if isinstance(attr, Value):
+                lines.append(f"  ({name}): parameter of shape {attr.shape}, {attr.dtype}")
             children = attr if isinstance(attr, (list, tuple)) else [attr]
             for i, child in enumerate(children):
                 if isinstance(child, Module):
@@ -288,9 +292,7 @@ def _vector_input(x: Any, dtype: np.dtype, nin: int, who: str) -> Value:
         if x.ndim not in (1, 2):
             raise ValueError(f"{who} expects an input of shape (N, {nin}) or ({nin},), got {x.shape}")
         _check_size(x.shape[-1], nin, who)
-        if x.dtype != dtype and not x.requires_grad:  # a constant input: cast it
-            x = Value(x.data.astype(dtype), requires_grad=False)
-        return x
+        return x if x.dtype == dtype else x.astype(dtype)
     arr = np.asarray(x)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{who} got an input of dtype {arr.dtype}; expected numbers")
@@ -325,7 +327,7 @@ class Neuron(Module):
     """
 
     def __init__(
-        self, nin: int, activation: ActivationSpec = "tanh", *, init: str | None = None,
+        self, nin: int, activation: ActivationSpec = "relu", *, init: str | None = None,
         dtype: Any = np.float64, seed: SeedLike = None, layer: int = 1, neuron: int = 1,
     ) -> None:
         if not isinstance(nin, (int, np.integer)) or nin < 1:

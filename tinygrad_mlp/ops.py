@@ -451,6 +451,22 @@ class Transpose(Function):
         return np.transpose(grad, None if axes is None else np.argsort(axes)), None
 
 
+class Cast(Function):
+    """The same values in another float dtype (float32 or float64)."""
+
+    symbol = "astype"
+
+    @staticmethod
+    def forward(ctx: Value, a: Any, dtype: np.dtype) -> Any:
+        if type(a) is float:
+            raise ValueError("a scalar Value is always float64; cast tensors only")
+        return a.astype(dtype)
+
+    @staticmethod
+    def backward(ctx: Value, grad: Any) -> tuple[Any, None]:
+        return grad, None  # the engine casts it back to the operand's dtype
+
+
 class GetItem(Function):
     """``a[index]`` with ints, slices and integer arrays.
 
@@ -608,32 +624,45 @@ class BCE(Function):
         return grad * (p - y) / np.maximum(p * (1.0 - p), 1e-12), None
 
 
-class Hinge(Function):
-    """The max-margin loss per sample, ``max(0, 1 - y * score)``, with labels ``y`` of ±1."""
+class HingeLoss(Function):
+    """The max-margin loss ``max(0, 1 - y * score)`` with labels ``y`` of ±1, then reduced.
+
+    ``reduction`` is ``"mean"``, ``"sum"`` or ``"none"`` (per sample).
+    """
 
     symbol = "hinge"
 
     @staticmethod
-    def forward(ctx: Value, score: Any, y: Any) -> Any:
+    def forward(ctx: Value, score: Any, y: Any, reduction: str) -> Any:
         margin = 1.0 - y * score
-        ctx.save_for_backward(y, margin > 0)
-        return np.maximum(margin, 0.0)
+        active = margin > 0
+        ctx.save_for_backward(y, active, reduction)
+        losses = margin * active
+        if reduction == "none":
+            return losses
+        total = float(losses.sum())
+        return total / losses.size if reduction == "mean" else total
 
     @staticmethod
-    def backward(ctx: Value, grad: Any) -> tuple[Any, None]:
-        y, active = ctx.saved_values
-        return -grad * y * active, None
+    def backward(ctx: Value, grad: Any) -> tuple[Any, None, None]:
+        y, active, reduction = ctx.saved_values
+        if reduction == "mean":
+            grad = grad / active.size
+        return -grad * y * active, None, None
 
 
 class SumSquares(Function):
-    """``sum(p**2)`` over all elements of all operands: the L2 penalty in one node."""
+    """``scale * sum(p**2)`` over all elements of all operands: an L2 penalty in one node."""
 
     symbol = "sum_squares"
 
     @staticmethod
-    def forward(ctx: Value, *params: Any) -> Any:
-        return float(sum(np.vdot(p, p) for p in params))
+    def forward(ctx: Value, scale: float, *params: Any) -> Any:
+        ctx.save_for_backward(scale)
+        return scale * float(sum(np.vdot(p, p) for p in params))
 
     @staticmethod
     def backward(ctx: Value, grad: Any) -> tuple[Any, ...]:
-        return tuple(2.0 * grad * p.data for p in ctx.parents)
+        (scale,) = ctx.saved_values
+        g = 2.0 * scale * grad
+        return (None, *(g * p.data for p in ctx.parents))

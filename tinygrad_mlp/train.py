@@ -17,11 +17,11 @@ import numpy as np
 
 from tinygrad_mlp.data import batches, train_test_split
 from tinygrad_mlp.engine import Value, no_grad
-from tinygrad_mlp.functional import accuracy, cross_entropy, get_loss
+from tinygrad_mlp.functional import accuracy, cross_entropy, get_loss, l2_penalty
 from tinygrad_mlp.nn import MLP, Module
 from tinygrad_mlp.optim import SGD, Adam, Optimizer
 
-__all__ = ["History", "fit", "evaluate", "predict", "grid_search", "METRICS"]
+__all__ = ["History", "fit", "evaluate", "predict", "grid_search", "format_table", "METRICS"]
 
 METRICS: dict[str, Callable[..., float]] = {"accuracy": accuracy}
 
@@ -120,9 +120,8 @@ def _metric(name: str) -> Callable[..., float]:
 
 
 def _progress(total: int, enabled: bool | None) -> Any:
-    if enabled is None:
-        enabled = sys.stderr.isatty()
-    if not enabled:
+    # the bar is for people watching a terminal: never in logs, files or pipes
+    if enabled is False or not sys.stderr.isatty():
         return None
     from tqdm.auto import tqdm
 
@@ -154,8 +153,8 @@ def fit(
     whole set per step.  ``early_stopping=patience`` stops when the validation loss has not
     improved for that many epochs and restores the best weights.  ``l2`` adds
     ``l2 * sum(p**2)`` to the loss.  Each callback is called as ``callback(epoch, logs)``; one
-    returning ``False`` stops training.  The progress bar shows when output is a terminal
-    (``progress=True``/``False`` forces it).
+    returning ``False`` stops training.  The progress bar shows when output is a terminal,
+    unless ``progress=False``.
 
     >>> from tinygrad_mlp.data import make_moons
     >>> X, y = make_moons(200, noise=0.1, random_state=0)
@@ -194,7 +193,7 @@ def fit(
                 out = model(xb)
                 batch_loss = loss_fn(out, yb)
                 if l2:
-                    batch_loss = batch_loss + l2 * sum((p * p).sum() for p in params)
+                    batch_loss = batch_loss + l2_penalty(params, l2)
                 opt.zero_grad()
                 batch_loss.backward()
                 opt.step()
@@ -292,3 +291,21 @@ def grid_search(
         })
     rows.sort(key=lambda r: (math.isnan(r["val_loss"]), r["val_loss"]))
     return rows
+
+
+def format_table(rows: Sequence[dict[str, Any]]) -> str:
+    """Rows of dicts (such as ``grid_search``'s) as an aligned text table.
+
+    >>> print(format_table([{"lr": 0.1, "val_loss": 0.25}, {"lr": 0.01, "val_loss": 0.5}]))
+      lr  val_loss
+     0.1      0.25
+    0.01       0.5
+    """
+    if not rows:
+        return "(no rows)"
+    headers = list(rows[0])
+    cells = [[f"{r[h]:.4g}" if isinstance(r[h], float) else str(r[h]) for h in headers] for r in rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.rjust(w) for h, w in zip(headers, widths))]
+    lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells]
+    return "\n".join(lines)

@@ -1,0 +1,30 @@
+"""Shared test settings: hypothesis profiles.
+
+``CI`` set in the environment selects the ``ci`` profile: derandomized, so a run on CI always
+draws the same examples and can never flake.  Locally the ``dev`` profile explores fresh
+random examples on every run.  ``HYPOTHESIS_PROFILE`` picks a profile by name explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+_COMMON = {
+    "deadline": None,  # timings on a shared 2-core machine are too noisy for per-example limits
+    "suppress_health_check": [HealthCheck.too_slow],
+    "print_blob": True,
+}
+
+settings.register_profile("ci", derandomize=True, max_examples=200, **_COMMON)
+settings.register_profile("dev", max_examples=200, **_COMMON)
+settings.register_profile("thorough", max_examples=1000, **_COMMON)
+
+_default = "ci" if os.environ.get("CI") else "dev"
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or _default)
+
+
+def pytest_configure(config) -> None:
+    """Register the markers test files use (pyproject.toml holds no marker list)."""
+    config.addinivalue_line("markers", "slow: a long-running test (deselect with -m 'not slow')")

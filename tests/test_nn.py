@@ -1,0 +1,612 @@
+"""``Module``, ``Neuron``, ``Layer``, ``MLP`` and activations (``tinygrad_mlp.nn``).
+
+The two call styles — a list of numbers builds the neuron-level scalar graph, an array runs
+vectorized — must give the same outputs and gradients on the same parameters.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from tinygrad_mlp import Value
+from tinygrad_mlp.functional import mse_loss
+from tinygrad_mlp.nn import (
+    ACTIVATIONS,
+    MLP,
+    Layer,
+    Module,
+    Neuron,
+    get_activation,
+    register_activation,
+    stack,
+)
+from tinygrad_mlp.optim import SGD
+
+
+@pytest.fixture
+def restore_activations():
+    saved = dict(ACTIVATIONS)
+    yield
+    ACTIVATIONS.clear()
+    ACTIVATIONS.update(saved)
+
+
+def scalar_outputs(model, X: np.ndarray) -> Value:
+    """The scalar call style over a data set, stacked into one tensor of shape (N, nout)."""
+    outs = []
+    for x in X.tolist():
+        y = model(x)
+        outs.append(stack(y) if isinstance(y, list) else stack([y]))
+    return stack(outs)
+
+
+def nodes_by_role(root: Value, role: str) -> list[Value]:
+    return [v for v in root.graph() if v.role == role]
+
+
+# --------------------------------------------------------------------------- Module API
+def test_named_parameters_use_plain_dotted_names():
+    model = MLP(3, [4, 5, 2], seed=0)
+    names = [n for n, _ in model.named_parameters()]
+    assert names == ["layers.0.W", "layers.0.b", "layers.1.W", "layers.1.b",
+                     "layers.2.W", "layers.2.b"]
+    params = dict(model.named_parameters())
+    assert params["layers.1.W"] is model.layers[1].W
+    assert params["layers.2.b"] is model.layers[2].b
+    assert model.parameters() == [p for _, p in model.named_parameters()]
+
+
+def test_custom_module_finds_nested_modules_lists_and_values():
+    class Net(Module):
+        def __init__(self):
+            self.scale = Value(np.ones(2))
+            self.encoder = Layer(2, 3, seed=0)
+            self.heads = [Layer(3, 1, seed=1), Layer(3, 2, seed=2)]
+            self._cache = Value(np.zeros(7))  # private: not a parameter
+            self.note = "not a parameter"
+
+        def forward(self, x):
+            return self.heads[0](self.encoder(x * self.scale))
+
+    net = Net()
+    assert [n for n, _ in net.named_parameters()] == [
+        "scale", "encoder.W", "encoder.b", "heads.0.W", "heads.0.b", "heads.1.W", "heads.1.b"]
+    assert len(net.parameters()) == 7
+    assert net.num_parameters() == 2 + (6 + 3) + (3 + 1) + (6 + 2)
+    assert net(np.ones((4, 2))).shape == (4, 1)
+    text = repr(net)
+    assert "(encoder): Layer(2 -> 3" in text and "(heads.1): Layer(3 -> 2" in text
+    assert "23 parameters" in text
+
+
+def test_num_parameters_counts_weights_and_biases():
+    assert MLP(2, [16, 16, 1]).num_parameters() == (2 * 16 + 16) + (16 * 16 + 16) + (16 + 1)
+    assert Layer(5, 3).num_parameters() == 18
+    assert Neuron(4).num_parameters() == 5
+
+
+def test_zero_grad_resets_every_parameter_gradient():
+    model = MLP(2, [3, 1], seed=0)
+    model(np.ones((4, 2))).sum().backward()
+    assert any(np.any(p.grad != 0) for p in model.parameters())
+    model.zero_grad()
+    for p in model.parameters():
+        assert p.grad.shape == p.shape
+        assert not np.any(p.grad)
+
+
+def test_train_and_eval_switch_every_submodule():
+    model = MLP(2, [3, 3, 1], seed=0)
+    assert model.training and all(layer.training for layer in model.layers)
+    assert model.eval() is model
+    assert not model.training and not any(layer.training for layer in model.layers)
+    model.train()
+    assert model.training and all(layer.training for layer in model.layers)
+    model.train(False)
+    assert not model.layers[2].training
+
+
+def test_state_dict_is_a_copy_by_name():
+    model = MLP(2, [3, 1], seed=0)
+    sd = model.state_dict()
+    assert list(sd) == ["layers.0.W", "layers.0.b", "layers.1.W", "layers.1.b"]
+    assert sd["layers.0.W"].shape == (3, 2) and sd["layers.1.b"].shape == (1,)
+    sd["layers.0.W"][:] = 99.0
+    assert not np.any(model.layers[0].W.data == 99.0)
+
+
+def test_load_state_dict_round_trip():
+    a, b = MLP(2, [4, 1], seed=0), MLP(2, [4, 1], seed=1)
+    b_W = b.layers[0].W
+    b.load_state_dict(a.state_dict())
+    for (na, pa), (nb, pb) in zip(a.named_parameters(), b.named_parameters()):
+        assert na == nb
+        np.testing.assert_array_equal(pa.data, pb.data)
+    assert b.layers[0].W is b_W  # loaded into the existing parameters
+    X = np.random.default_rng(0).normal(size=(5, 2))
+    np.testing.assert_array_equal(a(X).data, b(X).data)
+
+
+def test_load_state_dict_lists_every_problem_in_one_error_and_loads_nothing():
+    model = MLP(2, [3, 1], seed=0)
+    before = model.state_dict()
+    bad = MLP(2, [3, 1], seed=1).state_dict()
+    del bad["layers.1.b"]  # missing
+    bad["layers.0.W"] = np.zeros((2, 3))  # wrong shape (transposed)
+    bad["layers.2.W"] = np.zeros((1, 1))  # unexpected
+    bad["layers.0.b"] = np.full(3, 7.0)  # fine on its own, but must not be loaded
+    with pytest.raises(ValueError) as e:
+        model.load_state_dict(bad)
+    msg = str(e.value)
+    assert "missing" in msg and "layers.1.b" in msg
+    assert "unexpected" in msg and "layers.2.W" in msg
+    assert "layers.0.W" in msg and "(2, 3)" in msg and "(3, 2)" in msg
+    after = model.state_dict()
+    for k in before:
+        np.testing.assert_array_equal(before[k], after[k])
+
+
+def test_load_state_dict_refuses_non_numeric_arrays():
+    model = Layer(2, 1, seed=0)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match="b"):
+        model.load_state_dict({"W": np.ones((1, 2)), "b": np.array(["x"])})
+    np.testing.assert_array_equal(model.W.data, before["W"])
+
+
+def test_load_state_dict_casts_into_the_model_dtype():
+    model = MLP(2, [3, 1], dtype=np.float32, seed=0)
+    model.load_state_dict(MLP(2, [3, 1], seed=1).state_dict())
+    assert all(p.dtype == np.float32 for p in model.parameters())
+
+
+def test_reprs_show_the_architecture():
+    text = repr(MLP(2, [16, 16, 1], seed=0))
+    assert "2 -> 16 relu -> 16 relu -> 1 linear" in text
+    assert "337 parameters" in text
+    assert repr(Layer(3, 4, activation="tanh")) == "Layer(3 -> 4, activation='tanh')"
+    assert repr(Neuron(3, activation="sigmoid")) == "Neuron(3, activation='sigmoid')"
+
+
+# --------------------------------------------------------------------------- shapes
+def test_layer_owns_W_out_by_in_and_b_out():
+    layer = Layer(5, 3)
+    assert layer.W.shape == (3, 5) and layer.b.shape == (3,)
+    assert (layer.nin, layer.nout) == (5, 3)
+    np.testing.assert_array_equal(layer.b.data, 0.0)
+
+
+def test_neuron_shapes_and_formula():
+    n = Neuron(3, activation="tanh", seed=0)
+    assert n.w.shape == (3,) and n.b.shape == (1,)
+    n.b.data[0] = 0.25
+    x = [0.5, -1.0, 2.0]
+    expected = np.tanh(n.w.data @ np.array(x) + 0.25)
+    assert n(x).item() == pytest.approx(expected, rel=1e-14)
+    assert n(np.array(x)).item() == pytest.approx(expected, rel=1e-14)
+    batch = n(np.array([x, x]))
+    assert batch.shape == (2,)
+    np.testing.assert_allclose(batch.data, expected, rtol=1e-14)
+
+
+def test_mlp_shapes_and_micrograd_defaults():
+    model = MLP(2, [16, 16, 1], seed=0)
+    assert [layer.W.shape for layer in model.layers] == [(16, 2), (16, 16), (1, 16)]
+    assert [layer.activation_name for layer in model.layers] == ["relu", "relu", "linear"]
+    assert model.nin == 2 and model.nouts == [16, 16, 1]
+    assert model.dtype == np.float64
+
+
+def test_mlp_forward_is_relu_hidden_then_linear_output():
+    model = MLP(3, [4, 2], seed=0)
+    for layer in model.layers:
+        layer.b.data[:] = np.arange(layer.nout) * 0.1 - 0.05
+    X = np.random.default_rng(1).normal(size=(6, 3))
+    h = np.maximum(X @ model.layers[0].W.data.T + model.layers[0].b.data, 0)
+    out = h @ model.layers[1].W.data.T + model.layers[1].b.data
+    np.testing.assert_allclose(model(X).data, out, rtol=1e-14)
+    assert np.any(out < 0)  # the output layer is linear: negatives pass
+
+
+def test_output_activation():
+    model = MLP(2, [3, 1], activation="tanh", output_activation="sigmoid", seed=0)
+    assert [layer.activation_name for layer in model.layers] == ["tanh", "sigmoid"]
+    out = model(np.random.default_rng(0).normal(size=(10, 2)) * 10)
+    assert np.all((out.data > 0) & (out.data < 1))
+
+
+def test_list_call_returns_one_value_for_one_output_and_a_list_otherwise():
+    assert isinstance(MLP(2, [3, 1], seed=0)([1.0, 2.0]), Value)
+    out = MLP(2, [3, 2], seed=0)([1.0, 2.0])
+    assert isinstance(out, list) and len(out) == 2
+    assert all(isinstance(v, Value) and v.shape == () for v in out)
+    layer_out = Layer(2, 1, seed=0)([1.0, 2.0])
+    assert isinstance(layer_out, list) and len(layer_out) == 1  # a Layer always gives a list
+
+
+def test_mlp_with_a_one_neuron_hidden_layer_works_in_the_list_style():
+    model = MLP(2, [1, 3], seed=0)  # micrograd's MLP raises TypeError here
+    out = model([0.5, -1.5])
+    assert isinstance(out, list) and len(out) == 3
+    vec = model(np.array([[0.5, -1.5]]))
+    np.testing.assert_allclose([v.item() for v in out], vec.data[0], rtol=1e-14)
+
+
+def test_vectorized_call_shapes():
+    model = MLP(3, [4, 2], seed=0)
+    assert model(np.zeros((7, 3))).shape == (7, 2)
+    assert model(np.zeros(3)).shape == (2,)
+    assert model(Value(np.zeros((5, 3)), requires_grad=False)).shape == (5, 2)
+    assert Layer(3, 4)(np.zeros((2, 3))).shape == (2, 4)
+    assert model(np.zeros((0, 3))).shape == (0, 2)
+
+
+def test_integer_inputs_are_cast_to_the_parameter_dtype():
+    model = MLP(2, [3, 1], seed=0)
+    out = model(np.array([[1, 2], [3, 4]]))
+    np.testing.assert_allclose(out.data, model(np.array([[1.0, 2.0], [3.0, 4.0]])).data)
+    assert out.dtype == np.float64
+
+
+# --------------------------------------------------------------------------- activations
+@pytest.mark.parametrize(
+    "name,fn",
+    [
+        ("relu", lambda z: np.maximum(z, 0)),
+        ("tanh", np.tanh),
+        ("sigmoid", lambda z: 1 / (1 + np.exp(-z))),
+        ("leaky_relu", lambda z: np.where(z > 0, z, 0.01 * z)),
+        ("linear", lambda z: z),
+        (None, lambda z: z),
+    ],
+)
+def test_activations_by_name(name, fn):
+    layer = Layer(3, 4, activation=name, seed=0)
+    layer.b.data[:] = [0.1, -0.2, 0.3, -0.4]
+    X = np.random.default_rng(0).normal(size=(8, 3)) * 2
+    z = X @ layer.W.data.T + layer.b.data
+    np.testing.assert_allclose(layer(X).data, fn(z), rtol=1e-13)
+    np.testing.assert_allclose([v.item() for v in layer(X[0].tolist())], fn(z[0]), rtol=1e-13)
+    assert layer.activation_name == (name or "linear")
+
+
+def test_callable_activation():
+    def cube(v):
+        return v * v * v
+
+    layer = Layer(2, 3, activation=cube, seed=0)
+    assert layer.activation_name is None  # not registered: usable but not saveable
+    X = np.array([[1.0, -2.0]])
+    np.testing.assert_allclose(layer(X).data, (X @ layer.W.data.T) ** 3, rtol=1e-13)
+    np.testing.assert_allclose([v.item() for v in layer([1.0, -2.0])], layer(X).data[0])
+
+
+def test_a_registered_function_passed_as_callable_keeps_its_name():
+    assert get_activation(Value.tanh)[0] == "tanh"
+    assert Layer(2, 2, activation=Value.relu).activation_name == "relu"
+
+
+def test_register_activation_makes_a_name_usable(restore_activations):
+    def softsign(v):
+        return v / (1 + v.abs())
+
+    register_activation("softsign", softsign)
+    layer = Layer(2, 3, activation="softsign", seed=0)
+    assert layer.activation_name == "softsign"
+    assert Layer(2, 3, activation=softsign).activation_name == "softsign"
+    z = np.array([[1.0, 2.0]]) @ layer.W.data.T
+    np.testing.assert_allclose(layer(np.array([[1.0, 2.0]])).data, z / (1 + np.abs(z)))
+    model = MLP(2, [4, 1], activation="softsign", seed=0)
+    assert model.layers[0].activation_name == "softsign"
+
+
+def test_register_activation_rejects_bad_arguments(restore_activations):
+    with pytest.raises(ValueError, match="name"):
+        register_activation("", lambda v: v)
+    with pytest.raises(TypeError, match="callable"):
+        register_activation("nope", "relu")
+    assert "nope" not in ACTIVATIONS
+
+
+def test_unknown_activation_lists_the_valid_names():
+    with pytest.raises(ValueError) as e:
+        Layer(2, 3, activation="gelu")
+    msg = str(e.value)
+    assert "'gelu'" in msg
+    for name in ("relu", "tanh", "sigmoid", "leaky_relu", "linear"):
+        assert name in msg
+    with pytest.raises(ValueError, match="gelu"):
+        MLP(2, [3, 1], activation="gelu")
+    with pytest.raises(TypeError, match="activation"):
+        Layer(2, 3, activation=3)
+
+
+# --------------------------------------------------------------------------- initialisation
+def test_he_init_for_relu_and_leaky_relu():
+    for act in ("relu", "leaky_relu"):
+        W = Layer(400, 300, activation=act, seed=0).W.data
+        assert W.std() == pytest.approx(np.sqrt(2 / 400), rel=0.03)
+        assert abs(W.mean()) < 0.02 * W.std()
+        assert np.abs(W).max() > 3 * W.std()  # Gaussian tails, not a uniform box
+
+
+@pytest.mark.parametrize("act", ["tanh", "sigmoid", None])
+def test_xavier_init_for_tanh_sigmoid_and_linear(act):
+    W = Layer(400, 300, activation=act, seed=0).W.data
+    limit = np.sqrt(6 / (400 + 300))
+    assert np.abs(W).max() <= limit
+    assert np.abs(W).max() > 0.99 * limit
+    assert W.std() == pytest.approx(limit / np.sqrt(3), rel=0.03)
+
+
+def test_uniform_init_on_request():
+    model = MLP(50, [40, 30, 1], init="uniform", seed=0)
+    W = np.concatenate([layer.W.data.ravel() for layer in model.layers])
+    assert W.min() >= -1 and W.max() <= 1
+    assert W.min() < -0.99 and W.max() > 0.99
+    assert W.std() == pytest.approx(1 / np.sqrt(3), rel=0.05)
+    with pytest.raises(ValueError, match="init"):
+        Layer(2, 3, init="orthogonal")
+
+
+def test_explicit_init_overrides_the_activation_default():
+    W = Layer(400, 300, activation="tanh", init="he", seed=0).W.data
+    assert W.std() == pytest.approx(np.sqrt(2 / 400), rel=0.03)
+
+
+def test_biases_start_at_zero():
+    for layer in MLP(3, [5, 2], seed=0).layers:
+        np.testing.assert_array_equal(layer.b.data, 0.0)
+
+
+def test_seed_and_generator_make_identical_models():
+    def weights(m):
+        return [p.data for p in m.parameters()]
+
+    a = weights(MLP(2, [8, 8, 1], seed=42))
+    b = weights(MLP(2, [8, 8, 1], seed=42))
+    c = weights(MLP(2, [8, 8, 1], seed=np.random.default_rng(42)))
+    d = weights(MLP(2, [8, 8, 1], seed=43))
+    for x, y, z in zip(a, b, c):
+        np.testing.assert_array_equal(x, y)
+        np.testing.assert_array_equal(x, z)
+    assert not np.array_equal(a[0], d[0])
+    # the layers of one model get different weights from one seed
+    layers = MLP(4, [4, 4, 4], seed=0).layers
+    assert not np.array_equal(layers[1].W.data, layers[2].W.data)
+    np.testing.assert_array_equal(Layer(3, 2, seed=5).W.data, Layer(3, 2, seed=5).W.data)
+    np.testing.assert_array_equal(Neuron(3, seed=5).w.data, Neuron(3, seed=5).w.data)
+
+
+def test_no_seed_gives_different_models():
+    assert not np.array_equal(MLP(2, [8, 1]).layers[0].W.data, MLP(2, [8, 1]).layers[0].W.data)
+
+
+# --------------------------------------------------------------------------- scalar graph
+def test_scalar_graph_has_one_tagged_node_per_weight():
+    model = MLP(2, [3, 2], seed=0)
+    outs = model([0.5, -1.0])
+    root = outs[0] + outs[1]
+    weights = nodes_by_role(root, "weight")
+    assert len(weights) == 2 * 3 + 3 * 2
+    assert sorted(w.index for w in weights) == sorted(
+        [(1, j, k) for j in (1, 2, 3) for k in (1, 2)] + [(2, j, k) for j in (1, 2) for k in (1, 2, 3)]
+    )
+    for w in weights:
+        layer_no, j, k = w.index
+        layer = model.layers[layer_no - 1]
+        assert w.parents == (layer.W,)  # read out of the layer's W, not a copy
+        assert w.data == layer.W.data[j - 1, k - 1]
+    biases = nodes_by_role(root, "bias")
+    assert sorted(b.index for b in biases) == [(1, 1), (1, 2), (1, 3), (2, 1), (2, 2)]
+    for b in biases:
+        assert b.parents == (model.layers[b.index[0] - 1].b,)
+
+
+def test_scalar_graph_tags_weighted_sums_and_activations():
+    model = MLP(2, [3, 1], activation="tanh", seed=0)
+    out = model([0.5, -1.0])
+    zs = {v.index: v for v in nodes_by_role(out, "z")}
+    acts = {v.index: v for v in nodes_by_role(out, "activation")}
+    assert sorted(zs) == [(1, 1), (1, 2), (1, 3), (2, 1)]
+    assert sorted(acts) == [(1, 1), (1, 2), (1, 3)]  # the linear output has no activation node
+    for index, a in acts.items():
+        assert a.op == "tanh" and a.parents == (zs[index],)
+    z = model.layers[0].W.data @ np.array([0.5, -1.0]) + model.layers[0].b.data
+    for j in (1, 2, 3):
+        assert zs[(1, j)].data == pytest.approx(z[j - 1], rel=1e-14)
+        assert acts[(1, j)].data == pytest.approx(np.tanh(z[j - 1]), rel=1e-14)
+    assert out is zs[(2, 1)]
+    inputs = nodes_by_role(out, "input")
+    assert sorted((v.index, v.data) for v in inputs) == [((0, 1), 0.5), ((0, 2), -1.0)]
+
+
+def test_output_activation_node_is_tagged_in_the_last_layer():
+    out = MLP(2, [2, 1], output_activation="sigmoid", seed=0)([1.0, 1.0])
+    assert out.role == "activation" and out.index == (2, 1) and out.op == "sigmoid"
+
+
+def test_neuron_scalar_graph_tags():
+    n = Neuron(3, activation="relu", seed=0)
+    out = n([1.0, 2.0, 3.0])
+    assert sorted(w.index for w in nodes_by_role(out, "weight")) == [(1, 1, 1), (1, 1, 2),
+                                                                      (1, 1, 3)]
+    assert [b.index for b in nodes_by_role(out, "bias")] == [(1, 1)]
+
+
+def test_scalar_inputs_may_be_values_and_get_gradients():
+    model = MLP(2, [3, 1], activation="tanh", seed=0)
+    x1, x2 = Value(0.3), Value(-0.7)
+    out = model([x1, x2])
+    out.backward()
+    xv = Value(np.array([0.3, -0.7]))
+    model.zero_grad()
+    model(xv).sum().backward()
+    np.testing.assert_allclose([x1.grad, x2.grad], xv.grad, rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- both styles
+@pytest.mark.parametrize(
+    "nouts,act,out_act",
+    [([16, 16, 1], "relu", None), ([4, 3], "tanh", "sigmoid"), ([5, 1, 3], "leaky_relu", None),
+     ([3, 2], "sigmoid", "tanh")],
+)
+def test_both_styles_give_the_same_outputs_and_gradients(nouts, act, out_act):
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(6, 3))
+    Y = rng.normal(size=(6, nouts[-1]))
+    a = MLP(3, nouts, activation=act, output_activation=out_act, seed=3)
+    b = MLP(3, nouts, activation=act, output_activation=out_act, seed=3)
+    for layer in a.layers + b.layers:  # non-zero biases so their gradients matter
+        layer.b.data[:] = np.linspace(-0.3, 0.3, layer.nout)
+
+    vec = a(X)
+    sca = scalar_outputs(b, X)
+    np.testing.assert_allclose(sca.data, vec.data, rtol=1e-12, atol=1e-12)
+    mse_loss(vec, Y).backward()
+    mse_loss(sca, Y).backward()
+    for (name, pa), (_, pb) in zip(a.named_parameters(), b.named_parameters()):
+        assert np.any(pa.grad != 0), name
+        np.testing.assert_allclose(pb.grad, pa.grad, rtol=1e-12, atol=1e-12, err_msg=name)
+
+
+def test_weight_grad_is_the_sum_of_its_nodes_grads():
+    model = MLP(2, [3, 1], activation="tanh", seed=0)
+    X = np.array([[0.5, -1.0], [2.0, 0.3], [-0.4, 0.8]])
+    outs = [model(x) for x in X.tolist()]
+    total = outs[0] * 1.0 + outs[1] * 2.0 + outs[2] * -0.5
+    total.backward()
+    weights = nodes_by_role(total, "weight")
+    assert len(weights) == 3 * 9  # three samples, one node per weight each
+    for layer_no, layer in enumerate(model.layers, start=1):
+        expected = np.zeros(layer.W.shape)
+        for w in weights:
+            if w.index[0] == layer_no:
+                expected[w.index[1] - 1, w.index[2] - 1] += w.grad
+        np.testing.assert_allclose(layer.W.grad, expected, rtol=1e-13)
+        assert np.all(expected != 0)
+
+
+def test_weight_nodes_hold_floats_not_arrays():
+    out = MLP(4, [5, 1], seed=0)([1.0, 2.0, 3.0, 4.0])
+    out.backward()
+    for w in nodes_by_role(out, "weight"):
+        assert type(w.data) is float and type(w.grad) is float
+
+
+def test_scalar_backward_costs_constant_work_per_weight_node():
+    # Backward through neuron 1 of a layer visits its 100 weight nodes.  Each must add one
+    # number into W.grad (index-add), not a W-sized array: so the time must not grow with
+    # the number of other neurons in the layer (a W-sized array per node makes it ~7x here).
+    def backward_time(nout):
+        layer = Layer(100, nout, activation=None, seed=0)
+        out = layer([1.0] * 100)[0]
+        best = float("inf")
+        for _ in range(7):
+            t = time.perf_counter()
+            out.backward()
+            best = min(best, time.perf_counter() - t)
+        np.testing.assert_allclose(layer.W.grad[0], 7.0)  # 7 accumulated passes
+        assert not np.any(layer.W.grad[1:])
+        return best
+
+    small, big = backward_time(1), backward_time(600)
+    assert big < 3 * small
+
+
+def test_next_scalar_call_sees_the_optimizers_update():
+    model = MLP(2, [3, 1], seed=0)
+    opt = SGD(model.parameters(), lr=0.1)
+    x = [0.5, -1.0]
+    before = model(x)
+    before.backward()
+    opt.step()
+    after = model(x)
+    assert after.item() == pytest.approx(model(np.array(x)).item(), rel=1e-14)
+    assert after.item() != before.item()
+    w = nodes_by_role(after, "weight")[0]
+    layer_no, j, k = w.index
+    assert w.data == model.layers[layer_no - 1].W.data[j - 1, k - 1]
+
+
+def test_float32_model_keeps_float32_in_the_vectorized_style():
+    model = MLP(2, [8, 3], dtype=np.float32, seed=0)
+    assert all(p.dtype == np.float32 for p in model.parameters())
+    X = np.random.default_rng(0).normal(size=(5, 2))  # float64 data is cast on the way in
+    out = model(X)
+    assert out.dtype == np.float32
+    ref = MLP(2, [8, 3], seed=0)  # the same weights in float64
+    np.testing.assert_allclose(out.data, ref(X).data, rtol=1e-5, atol=1e-6)
+    mse_loss(out, np.zeros((5, 3))).backward()
+    for p in model.parameters():
+        assert p.grad.dtype == np.float32 and p.data.dtype == np.float32
+    SGD(model.parameters(), lr=0.1).step()
+    assert all(p.dtype == np.float32 for p in model.parameters())
+    assert model(X).dtype == np.float32
+
+
+def test_float32_model_in_the_scalar_style_matches_its_vectorized_style():
+    model = MLP(2, [4, 1], dtype=np.float32, seed=0)
+    x = [0.5, -1.0]
+    assert model(x).item() == pytest.approx(model(np.array(x)).item(), rel=1e-5)
+    model(x).backward()
+    assert model.layers[0].W.grad.dtype == np.float32
+
+
+def test_bad_dtype_and_sizes():
+    with pytest.raises(ValueError, match="float32 or float64"):
+        MLP(2, [3, 1], dtype=np.int32)
+    with pytest.raises(ValueError, match="nouts is empty"):
+        MLP(2, [])
+    with pytest.raises(ValueError, match="nin"):
+        Layer(0, 3)
+    with pytest.raises(ValueError, match="nout"):
+        Layer(3, -1)
+    with pytest.raises(ValueError, match="nin"):
+        Neuron(0)
+
+
+# --------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    "x,given",
+    [([1.0, 2.0, 3.0], 3), ((1.0,), 1), (np.zeros((4, 3)), 3), (np.zeros(5), 5),
+     (Value(np.zeros((2, 1))), 1)],
+)
+def test_wrong_input_size_names_expected_and_given(x, given):
+    model = MLP(2, [3, 1], seed=0)
+    with pytest.raises(ValueError) as e:
+        model(x)
+    msg = str(e.value)
+    assert "2" in msg and str(given) in msg
+    assert f"expects 2 inputs per sample, got {given}" in msg
+
+
+def test_wrong_input_size_for_layer_and_neuron():
+    with pytest.raises(ValueError, match="expects 3 inputs per sample, got 2"):
+        Layer(3, 2)([1.0, 2.0])
+    with pytest.raises(ValueError, match="expects 3 inputs per sample, got 4"):
+        Layer(3, 2)(np.zeros((1, 4)))
+    with pytest.raises(ValueError, match="expects 3 inputs per sample, got 1"):
+        Neuron(3)([1.0])
+
+
+def test_other_bad_inputs():
+    model = MLP(2, [3, 1], seed=0)
+    with pytest.raises(ValueError, match=r"shape"):
+        model(np.zeros((2, 2, 2)))
+    with pytest.raises(TypeError, match="dtype"):
+        model(np.array([["a", "b"]]))
+    with pytest.raises(ValueError, match="scalar Values"):
+        model([Value(np.zeros(2)), 1.0])
+    with pytest.raises(TypeError, match=r"model\(\[x\]\)"):
+        MLP(1, [2, 1])(Value(1.0))
+
+
+def test_stack():
+    s = stack([Value(1.0), Value(2.0), 3.0])
+    np.testing.assert_array_equal(s.data, [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="at least one"):
+        stack([])

@@ -1,0 +1,353 @@
+"""Training loops (``tinygrad_mlp.train``): fit, History, validation, early stopping,
+callbacks, progress bar, evaluate/predict and grid_search."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from tinygrad_mlp.data import make_blobs, make_moons, make_regression_1d
+from tinygrad_mlp.functional import LOSSES, mse_loss, register_loss
+from tinygrad_mlp.nn import MLP
+from tinygrad_mlp.optim import SGD
+from tinygrad_mlp.train import History, evaluate, fit, grid_search, predict
+
+X_MOONS, Y_MOONS = make_moons(200, noise=0.1, random_state=0)
+
+
+@pytest.fixture
+def restore_losses():
+    saved = dict(LOSSES)
+    yield
+    LOSSES.clear()
+    LOSSES.update(saved)
+
+
+# --------------------------------------------------------------------------- fit
+def test_fit_reaches_95_percent_on_moons():
+    model = MLP(2, [16, 16, 1], seed=0)
+    h = fit(model, X_MOONS, Y_MOONS, loss="hinge", epochs=30, lr=0.02, seed=0, progress=False)
+    assert h["accuracy"][-1] >= 0.95
+    assert evaluate(model, X_MOONS, Y_MOONS, loss="hinge")["accuracy"] >= 0.95
+    assert h["loss"][-1] < h["loss"][0] / 3
+
+
+def test_history_has_one_entry_per_epoch_for_every_metric():
+    model = MLP(2, [8, 1], seed=0)
+    X_val, y_val = make_moons(50, noise=0.1, random_state=1)
+    h = fit(model, X_MOONS, Y_MOONS, loss="hinge", epochs=4, lr=0.02, seed=0,
+            validation_data=(X_val, y_val), progress=False)
+    assert isinstance(h, History)
+    assert set(h.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert all(len(v) == 4 for v in h.history.values())
+    assert h.epochs == 4
+    assert h.stopped_epoch is None
+    assert all(0 <= a <= 1 for a in h["accuracy"] + h["val_accuracy"])
+    # the last epoch's validation numbers are those of the final model
+    final = evaluate(model, X_val, y_val, loss="hinge")
+    assert h["val_loss"][-1] == pytest.approx(final["loss"], rel=1e-12)
+    assert h["val_accuracy"][-1] == final["accuracy"]
+    assert h["accuracy"][-1] == evaluate(model, X_MOONS, Y_MOONS, loss="hinge")["accuracy"]
+
+
+def test_logged_loss_is_the_sample_weighted_mean_over_batches():
+    X, y = make_regression_1d(10, random_state=0)
+    model = MLP(1, [4, 1], seed=0)
+    seen = []
+
+    def loss(out, target):
+        value = mse_loss(out, target)
+        seen.append((value.item(), len(target)))
+        return value
+
+    h = fit(model, X, y, loss=loss, optimizer=SGD(model.parameters(), lr=0.0), epochs=1,
+            batch_size=4, metrics=(), progress=False, seed=0)
+    assert [n for _, n in seen] == [4, 4, 2]
+    assert h["loss"][0] == pytest.approx(sum(v * n for v, n in seen) / 10, rel=1e-12)
+
+
+def test_fit_with_full_batch_and_a_given_optimizer():
+    X, y = make_regression_1d(30, noise=0.0, random_state=0)
+    model = MLP(1, [16, 1], activation="tanh", seed=0)
+    opt = SGD(model.parameters(), lr=0.1, momentum=0.9)
+    sizes = []
+    h = fit(model, X, y, loss=lambda o, t: (sizes.append(len(t)), mse_loss(o, t))[1],
+            optimizer=opt, epochs=20, batch_size=None, metrics=(), progress=False)
+    assert sizes == [30] * 20
+    assert opt.steps == 20
+    assert h["loss"][-1] < h["loss"][0]
+    assert "accuracy" not in h.history
+
+
+def test_validation_split_holds_out_data():
+    model = MLP(2, [8, 1], seed=0)
+    sizes = []
+
+    def loss(out, target):
+        sizes.append(len(target))
+        return mse_loss(out, target)
+
+    h = fit(model, X_MOONS[:100], Y_MOONS[:100], loss=loss, epochs=2, batch_size=None,
+            validation_split=0.25, seed=0, progress=False)
+    assert sizes == [75, 25, 75, 25]  # train step, then validation, per epoch
+    assert len(h["val_loss"]) == 2 and len(h["val_accuracy"]) == 2
+
+
+def test_fit_is_reproducible_with_a_seed():
+    def run():
+        model = MLP(2, [8, 1], seed=0)
+        h = fit(model, X_MOONS, Y_MOONS, loss="hinge", epochs=3, batch_size=16, lr=0.01,
+                seed=5, progress=False)
+        return h["loss"], model.state_dict()
+
+    (l1, s1), (l2, s2) = run(), run()
+    assert l1 == l2
+    for k in s1:
+        np.testing.assert_array_equal(s1[k], s2[k])
+
+
+def test_l2_shrinks_the_weights():
+    def norm(l2):
+        model = MLP(2, [8, 1], seed=0)
+        fit(model, X_MOONS, Y_MOONS, loss="hinge", epochs=5, lr=0.02, l2=l2, seed=0,
+            metrics=(), progress=False)
+        return sum(float((p.data**2).sum()) for p in model.parameters())
+
+    assert norm(0.1) < 0.7 * norm(0.0)
+
+
+def test_cross_entropy_training_with_argmax_accuracy():
+    X, y = make_blobs(150, centers=3, cluster_std=0.5, random_state=0)
+    model = MLP(2, [16, 3], seed=0)
+    h = fit(model, X, y, loss="cross_entropy", epochs=15, lr=0.05, seed=0, progress=False)
+    assert h["accuracy"][-1] >= 0.95
+    assert predict(model, X).shape == (150, 3)
+
+
+def test_sigmoid_output_uses_a_half_threshold():
+    model = MLP(2, [16, 1], output_activation="sigmoid", seed=0)
+    h = fit(model, X_MOONS, Y_MOONS, loss="bce", epochs=40, lr=0.05, seed=0, progress=False)
+    probs = predict(model, X_MOONS)[:, 0]
+    expected = np.mean((probs > 0.5) == (Y_MOONS == 1))
+    assert h["accuracy"][-1] == expected
+    assert evaluate(model, X_MOONS, Y_MOONS, loss="bce")["accuracy"] == expected
+    assert expected > 0.8  # a threshold at 0 would call every sample class 1: 50%
+
+
+def test_fit_accepts_a_registered_loss_by_name(restore_losses):
+    register_loss("half_mse", lambda p, t: 0.5 * mse_loss(p, t))
+    X, y = make_regression_1d(20, random_state=0)
+    model = MLP(1, [4, 1], seed=0)
+    h = fit(model, X, y, loss="half_mse", epochs=2, metrics=(), progress=False)
+    assert len(h["loss"]) == 2
+
+
+def test_fit_leaves_the_model_in_eval_mode():
+    model = MLP(2, [4, 1], seed=0)
+    fit(model, X_MOONS, Y_MOONS, loss="hinge", epochs=1, progress=False)
+    assert not model.training
+
+
+def test_zero_epochs():
+    model = MLP(2, [4, 1], seed=0)
+    before = model.state_dict()
+    h = fit(model, X_MOONS, Y_MOONS, epochs=0, progress=False)
+    assert h.epochs == 0 and h.history == {}
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v, before[k])
+
+
+# --------------------------------------------------------------------------- early stopping
+def test_early_stopping_stops_and_restores_the_best_weights():
+    # the validation targets are the opposite of the training targets: the better the model
+    # fits the training set, the worse it does on validation, so the best epoch is the first
+    X, y = make_regression_1d(40, noise=0.0, random_state=0)
+    model = MLP(1, [16, 1], activation="tanh", seed=0)
+    snapshots = []
+    h = fit(model, X, y, loss="mse", epochs=50, lr=0.05, metrics=(), seed=0,
+            validation_data=(X, -y), early_stopping=3, progress=False,
+            callbacks=[lambda epoch, logs: snapshots.append(model.state_dict())])
+    assert h.best_epoch == int(np.argmin(h["val_loss"]))
+    assert h.stopped_epoch == h.best_epoch + 3
+    assert h.epochs == h.stopped_epoch + 1 < 50
+    assert min(h["val_loss"][h.best_epoch + 1:]) >= h["val_loss"][h.best_epoch]
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v, snapshots[h.best_epoch][k])
+    assert not np.array_equal(snapshots[-1]["layers.0.W"], snapshots[h.best_epoch]["layers.0.W"])
+    restored = evaluate(model, X, -y, loss="mse", metrics=())
+    assert restored["loss"] == pytest.approx(h["val_loss"][h.best_epoch], rel=1e-12)
+
+
+def test_early_stopping_does_not_stop_while_improving():
+    X, y = make_regression_1d(40, noise=0.0, random_state=0)
+    model = MLP(1, [16, 1], activation="tanh", seed=0)
+    h = fit(model, X, y, loss="mse", epochs=8, optimizer=SGD(model.parameters(), lr=0.05),
+            metrics=(), batch_size=None, validation_data=(X, y), early_stopping=2,
+            progress=False)
+    assert np.all(np.diff(h["val_loss"]) < 0)
+    assert h.epochs == 8 and h.stopped_epoch is None
+    assert h.best_epoch == 7
+
+
+def test_early_stopping_needs_validation_data():
+    with pytest.raises(ValueError, match="early_stopping needs validation"):
+        fit(MLP(2, [4, 1]), X_MOONS, Y_MOONS, early_stopping=3, progress=False)
+
+
+# --------------------------------------------------------------------------- callbacks
+def test_callbacks_see_every_epoch_and_can_stop():
+    calls = []
+
+    def record(epoch, logs):
+        calls.append((epoch, dict(logs)))
+
+    def stop_at_two(epoch, logs):
+        return epoch < 2  # False at epoch 2
+
+    model = MLP(2, [4, 1], seed=0)
+    h = fit(model, X_MOONS, Y_MOONS, loss="hinge", epochs=10, progress=False,
+            callbacks=[record, stop_at_two])
+    assert [e for e, _ in calls] == [0, 1, 2]
+    assert h.epochs == 3 and h.stopped_epoch == 2
+    assert calls[1][1]["loss"] == h["loss"][1] and "accuracy" in calls[1][1]
+
+
+def test_callback_returning_none_does_not_stop():
+    h = fit(MLP(2, [4, 1], seed=0), X_MOONS, Y_MOONS, epochs=3, progress=False,
+            callbacks=[lambda e, logs: None])
+    assert h.epochs == 3
+
+
+# --------------------------------------------------------------------------- progress bar
+def test_progress_false_prints_nothing(capsys):
+    fit(MLP(2, [4, 1], seed=0), X_MOONS, Y_MOONS, epochs=2, progress=False)
+    out, err = capsys.readouterr()
+    assert out == "" and err == ""
+
+
+def test_progress_shows_a_bar_on_a_terminal(capsys, monkeypatch):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    fit(MLP(2, [4, 1], seed=0), X_MOONS, Y_MOONS, epochs=2, progress=True)
+    out, err = capsys.readouterr()
+    assert "epoch" in out + err
+
+
+def test_progress_true_is_still_off_when_not_a_terminal(capsys, monkeypatch):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
+    fit(MLP(2, [4, 1], seed=0), X_MOONS, Y_MOONS, epochs=2, progress=True)
+    out, err = capsys.readouterr()
+    assert out == "" and err == ""
+
+
+def test_progress_default_is_off_when_not_a_terminal(capsys, monkeypatch):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
+    fit(MLP(2, [4, 1], seed=0), X_MOONS, Y_MOONS, epochs=2)
+    out, err = capsys.readouterr()
+    assert out == "" and err == ""
+
+
+# --------------------------------------------------------------------------- evaluate/predict
+def test_predict_matches_the_model_and_records_no_graph():
+    model = MLP(2, [8, 3], seed=0)
+    out = predict(model, X_MOONS, batch_size=7)
+    assert isinstance(out, np.ndarray) and out.shape == (200, 3)
+    np.testing.assert_allclose(out, model(X_MOONS).data, rtol=1e-14)
+    model.zero_grad()
+    assert all(not np.any(p.grad) for p in model.parameters())
+
+
+def test_evaluate_returns_loss_and_metrics():
+    model = MLP(2, [8, 1], seed=0)
+    r = evaluate(model, X_MOONS, Y_MOONS, loss="mse")
+    assert set(r) == {"loss", "accuracy"}
+    scores = model(X_MOONS).data[:, 0]
+    assert r["loss"] == pytest.approx(np.mean((scores - Y_MOONS) ** 2), rel=1e-12)
+    assert r["accuracy"] == np.mean((scores > 0) == (Y_MOONS > 0))
+    assert set(evaluate(model, X_MOONS, Y_MOONS, metrics=())) == {"loss"}
+    with pytest.raises(ValueError, match="unknown metric"):
+        evaluate(model, X_MOONS, Y_MOONS, metrics=("f1",))
+
+
+# --------------------------------------------------------------------------- bad arguments
+def test_fit_bad_arguments():
+    model = MLP(2, [4, 1], seed=0)
+    with pytest.raises(ValueError, match="200 samples but y has 199"):
+        fit(model, X_MOONS, Y_MOONS[:-1], progress=False)
+    with pytest.raises(ValueError, match="not both"):
+        fit(model, X_MOONS, Y_MOONS, validation_data=(X_MOONS, Y_MOONS),
+            validation_split=0.2, progress=False)
+    with pytest.raises(ValueError, match="epochs"):
+        fit(model, X_MOONS, Y_MOONS, epochs=-1, progress=False)
+    with pytest.raises(ValueError, match="unknown loss"):
+        fit(model, X_MOONS, Y_MOONS, loss="nope", progress=False)
+    with pytest.raises(ValueError, match="unknown metric"):
+        fit(model, X_MOONS, Y_MOONS, metrics=("f1",), progress=False)
+
+
+# --------------------------------------------------------------------------- plot
+def test_history_plot_saves_a_figure(tmp_path):
+    pytest.importorskip("matplotlib")
+    h = History()
+    for v in (1.0, 0.5, 0.25):
+        h.log("loss", v)
+        h.log("val_loss", v * 1.1)
+        h.log("accuracy", 1 - v / 2)
+    path = tmp_path / "curves.png"
+    ax = h.plot(path=str(path))
+    assert path.stat().st_size > 0
+    assert sorted(line.get_label() for line in ax.get_lines()) == ["loss", "val_loss"]
+
+
+def test_history_plot_without_matplotlib_names_the_extra(monkeypatch):
+    for name in list(sys.modules):
+        if name == "matplotlib" or name.startswith("matplotlib."):
+            monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    h = History()
+    h.log("loss", 1.0)
+    with pytest.raises(ImportError, match=r"plot\]"):
+        h.plot()
+
+
+# --------------------------------------------------------------------------- grid search
+def test_grid_search_returns_a_ranked_table_of_all_combinations():
+    rows = grid_search(X_MOONS, Y_MOONS, lr=[0.005, 0.05], hidden_layers=[1, 2], neurons=[4, 8],
+                       activation=["relu", "tanh"], loss="hinge", epochs=2)
+    assert len(rows) == 2 * 2 * 2 * 2
+    combos = {(r["lr"], r["hidden_layers"], r["neurons"], r["activation"]) for r in rows}
+    assert combos == {(lr, d, n, a) for lr in (0.005, 0.05) for d in (1, 2) for n in (4, 8)
+                      for a in ("relu", "tanh")}
+    losses = [r["val_loss"] for r in rows]
+    assert losses == sorted(losses)  # best first
+    for r in rows:
+        assert set(r) >= {"lr", "hidden_layers", "neurons", "activation", "val_loss",
+                          "val_accuracy", "parameters"}
+        assert 0 <= r["val_accuracy"] <= 1
+        d, n = r["hidden_layers"], r["neurons"]
+        assert r["parameters"] == MLP(2, [n] * d + [1]).num_parameters()
+    assert len({r["val_loss"] for r in rows}) > 1  # the combinations really differ
+
+
+def test_grid_search_scores_on_the_given_validation_data():
+    X_val, y_val = make_moons(60, noise=0.1, random_state=3)
+    rows = grid_search(X_MOONS, Y_MOONS, validation_data=(X_val, y_val), lr=[0.02],
+                       neurons=[8], loss="hinge", epochs=3, seed=0)
+    assert len(rows) == 1
+    model = MLP(2, [8, 1], seed=0)
+    from tinygrad_mlp.optim import Adam
+
+    fit(model, X_MOONS, Y_MOONS, loss="hinge", optimizer=Adam(model.parameters(), lr=0.02),
+        epochs=3, metrics=(), progress=False, seed=0)
+    expected = evaluate(model, X_val, y_val, loss="hinge")
+    assert rows[0]["val_loss"] == pytest.approx(expected["loss"], rel=1e-12)
+    assert rows[0]["val_accuracy"] == expected["accuracy"]
+
+
+def test_grid_search_for_several_classes_and_bad_optimizer():
+    X, y = make_blobs(90, centers=3, random_state=0)
+    rows = grid_search(X, y, loss="cross_entropy", neurons=[4], epochs=1, optimizer="sgd")
+    assert rows[0]["parameters"] == MLP(2, [4, 3]).num_parameters()
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        grid_search(X, y, optimizer="rmsprop", epochs=1)
