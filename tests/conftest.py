@@ -1,4 +1,4 @@
-"""Shared test settings: hypothesis profiles.
+"""Shared test settings: hypothesis profiles and fixtures.
 
 ``CI`` set in the environment selects the ``ci`` profile: derandomized, so a run on CI always
 draws the same examples and can never flake.  Locally the ``dev`` profile explores fresh
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 _COMMON = {
@@ -28,3 +29,25 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or _default)
 def pytest_configure(config) -> None:
     """Register the markers test files use (pyproject.toml holds no marker list)."""
     config.addinivalue_line("markers", "slow: a long-running test (deselect with -m 'not slow')")
+
+
+@pytest.fixture
+def restore_losses():
+    """Undo any register_loss a test makes."""
+    from tinygrad_mlp.functional import LOSSES
+
+    saved = dict(LOSSES)
+    yield
+    LOSSES.clear()
+    LOSSES.update(saved)
+
+
+@pytest.fixture
+def restore_activations():
+    """Undo any register_activation a test makes."""
+    from tinygrad_mlp.nn import ACTIVATIONS
+
+    saved = dict(ACTIVATIONS)
+    yield
+    ACTIVATIONS.clear()
+    ACTIVATIONS.update(saved)

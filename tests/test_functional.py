@@ -46,14 +46,6 @@ def _torch_grad_of(torch_fn, pred: np.ndarray, *args, **kwargs):
     return out.item(), p.grad.numpy()
 
 
-@pytest.fixture
-def restore_losses():
-    saved = dict(LOSSES)
-    yield
-    LOSSES.clear()
-    LOSSES.update(saved)
-
-
 # --------------------------------------------------------------------------- numpy formulas
 def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))

@@ -27,14 +27,6 @@ def assert_same_weights(a: dict, b: dict) -> None:
 
 
 @pytest.fixture
-def restore_activations():
-    saved = dict(ACTIVATIONS)
-    yield
-    ACTIVATIONS.clear()
-    ACTIVATIONS.update(saved)
-
-
-@pytest.fixture
 def no_pickle(monkeypatch):
     """Make every pickle entry point fail, to prove saving and loading never use it."""
 

@@ -26,14 +26,6 @@ from tinygrad_mlp.nn import (
 from tinygrad_mlp.optim import SGD
 
 
-@pytest.fixture
-def restore_activations():
-    saved = dict(ACTIVATIONS)
-    yield
-    ACTIVATIONS.clear()
-    ACTIVATIONS.update(saved)
-
-
 def scalar_outputs(model, X: np.ndarray) -> Value:
     """The scalar call style over a data set, stacked into one tensor of shape (N, nout)."""
     outs = []

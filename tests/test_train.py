@@ -9,20 +9,12 @@ import numpy as np
 import pytest
 
 from tinygrad_mlp.data import make_blobs, make_moons, make_regression_1d
-from tinygrad_mlp.functional import LOSSES, mse_loss, register_loss
+from tinygrad_mlp.functional import mse_loss, register_loss
 from tinygrad_mlp.nn import MLP
 from tinygrad_mlp.optim import SGD
 from tinygrad_mlp.train import History, evaluate, fit, grid_search, predict
 
 X_MOONS, Y_MOONS = make_moons(200, noise=0.1, random_state=0)
-
-
-@pytest.fixture
-def restore_losses():
-    saved = dict(LOSSES)
-    yield
-    LOSSES.clear()
-    LOSSES.update(saved)
 
 
 # --------------------------------------------------------------------------- fit

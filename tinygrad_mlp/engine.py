@@ -510,7 +510,6 @@ class Value:
         """Run backward from this root; ``on_node(node)`` sees each node once its grad is final."""
         # Pass 1: count in each node's ``_pending`` how many consumers it has in this graph,
         # and clear the gradients of intermediate nodes (they show the latest pass only).
-        visited = [self]
         stack = [self]
         while stack:
             node = stack.pop()
@@ -522,12 +521,11 @@ class Value:
                     n = p._pending
                     if n == 0:
                         stack.append(p)
-                        visited.append(p)
                     p._pending = n + 1
         try:
             self._propagate(grad, on_node)
-        except BaseException:
-            for node in visited:
+        except BaseException:  # leave no half-counted nodes behind for the next backward()
+            for node in self.graph():
                 node._pending = 0
             raise
 

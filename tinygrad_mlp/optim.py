@@ -51,7 +51,7 @@ class Optimizer:
         """Return the new value of one parameter (override this in a new optimizer).
 
         ``param`` and ``grad`` are a float or an array; ``state`` is this parameter's own dict,
-        kept between steps.
+        kept between steps.  An array ``param`` may also be updated in place and returned.
         """
         raise NotImplementedError
 
@@ -62,7 +62,7 @@ class Optimizer:
             new = self.update(p.data, p.grad, state, lr)
             if type(p.data) is float:
                 p.data = float(new)
-            else:
+            elif new is not p.data:
                 p.data[...] = new  # in place: anything holding the array sees the update
         self.steps += 1
 
@@ -132,7 +132,10 @@ class SGD(Optimizer):
                 buf = self.momentum * buf + grad
             state["momentum"] = buf
             grad = grad + self.momentum * buf if self.nesterov else buf
-        return param - lr * grad
+        if type(param) is float:
+            return param - lr * grad
+        param -= lr * grad  # in place: one array less per step
+        return param
 
 
 class Adam(Optimizer):
