@@ -344,6 +344,11 @@ class Value:
         self._label = str(value)
 
     @property
+    def has_grad(self) -> bool:
+        """Whether a gradient has been set (reading ``.grad`` otherwise makes a zero one)."""
+        return self._grad is not None
+
+    @property
     def op(self) -> str:
         """Display name of the operation that made this value (``''`` for a leaf)."""
         fn = self._fn
@@ -470,13 +475,15 @@ class Value:
                 order.append(node)
         return order
 
-    def backward(self, grad: Any = None) -> None:
+    def backward(self, grad: Any = None, *, on_node: Callable[[Value], None] | None = None) -> None:
         """Fill ``.grad`` on every node of the graph that leads to this value.
 
         Each call adds one pass to the gradients of leaves (they accumulate across calls, as
         in PyTorch: call ``zero_grad()`` between steps); nodes made by operations show the
         gradient of the latest pass.  A scalar root needs no argument; a tensor root needs
-        ``grad`` of its own shape.
+        ``grad`` of its own shape.  ``on_node(node)``, if given, is called for each node as
+        soon as its gradient is final, in the order backward finishes them (the order a
+        lecture walks through; :func:`tinygrad_mlp.viz.backward_frames` draws it).
 
         >>> x = Value(3.0); y = x * x
         >>> y.backward(); x.grad
@@ -504,7 +511,7 @@ class Value:
                 "backward() on a Value that does not require a gradient (a constant, or "
                 "computed under no_grad())"
             )
-        self._run_backward(grad)
+        self._run_backward(grad, on_node)
 
     def _run_backward(self, grad: Any, on_node: Callable[[Value], None] | None = None) -> None:
         """Run backward from this root; ``on_node(node)`` sees each node once its grad is final."""

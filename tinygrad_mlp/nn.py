@@ -334,7 +334,7 @@ class Neuron(Module):
             raise ValueError(f"nin must be a positive integer, got {nin!r}")
         self.activation_name, self._activation = get_activation(activation)
         self._dtype = np.dtype(dtype)
-        self._position = (layer, neuron)
+        self.position = (layer, neuron)
         w = _init_weights(_rng(seed), 1, int(nin), self.activation_name, init)[0]
         self.w = Value(w.astype(self._dtype), label="w")
         self.b = Value(np.zeros(1, self._dtype), label="b")
@@ -347,7 +347,7 @@ class Neuron(Module):
         if isinstance(x, (list, tuple)):
             _check_size(len(x), self.nin, "Neuron")
             xs = _scalar_inputs(x)
-            layer, j = self._position
+            layer, j = self.position
             ws = [_tag(self.w[k], "weight", (layer, j, k + 1)) for k in range(self.nin)]
             bias = _tag(self.b[0], "bias", (layer, j))
             z = _tag(_neuron_sum(ws, xs, bias), "z", (layer, j))
@@ -371,7 +371,7 @@ class Layer(Module):
     """A layer of ``nout`` neurons: ``a^(l) = phi(W^(l) a^(l-1) + b^(l))``.
 
     ``W`` has shape ``(nout, nin)`` (row ``j`` is neuron ``j``), ``b`` shape ``(nout,)``.
-    ``index`` is the layer number ``l`` used in node tags (from 1).
+    ``index`` is the layer number ``l`` used in node tags and drawings (from 1).
 
     >>> layer = Layer(2, 3, activation="relu", seed=0)
     >>> len(layer([1.0, 2.0])), layer(np.ones((5, 2))).shape
@@ -387,7 +387,7 @@ class Layer(Module):
                 raise ValueError(f"{name} must be a positive integer, got {n!r}")
         self.activation_name, self._activation = get_activation(activation)
         self._dtype = np.dtype(dtype)
-        self._index = index
+        self.index = index
         W = _init_weights(_rng(seed), int(nout), int(nin), self.activation_name, init)
         self.W = Value(W.astype(self._dtype), label=f"W{index}")
         self.b = Value(np.zeros(int(nout), self._dtype), label=f"b{index}")
@@ -402,9 +402,9 @@ class Layer(Module):
 
     def forward(self, x: Any) -> Any:
         if isinstance(x, (list, tuple)):
-            _check_size(len(x), self.nin, f"Layer {self._index}")
+            _check_size(len(x), self.nin, f"Layer {self.index}")
             return self._scalar(_scalar_inputs(x))
-        return self._vector(_vector_input(x, self._dtype, self.nin, f"Layer {self._index}"))
+        return self._vector(_vector_input(x, self._dtype, self.nin, f"Layer {self.index}"))
 
     def _vector(self, x: Value) -> Value:
         return self._activation(ops.Linear.apply(x, self.W, self.b))
@@ -426,7 +426,7 @@ class Layer(Module):
         """
         cached = self.__dict__.get("_cell_cache")
         if cached is None or len(cached) != self.nout or len(cached[0][1]) != self.nin:
-            n = self._index
+            n = self.index
             cached = [((n, j), [((j - 1, k - 1), (n, j, k)) for k in range(1, self.nin + 1)])
                       for j in range(1, self.nout + 1)]
             self._cell_cache = cached

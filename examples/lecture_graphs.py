@@ -1,0 +1,108 @@
+"""Every kind of picture tinygrad_mlp.viz draws, written as SVG files for slides and the docs.
+
+* an expression before and after ``backward()`` (micrograd's ``L = (a*b + c) * f``);
+* a single neuron ``tanh(w1 x1 + w2 x2 + b)``, and the same with the bias as ``w_0`` on ``x_0 = 1``;
+* the scalar graph of a small MLP in clusters per layer and neuron, collapsed per neuron and
+  per layer, and colored by gradient;
+* the course note's network diagram from a live model (with ``x_0 = 1``), a bigger elided one,
+  and one with arrows as thick as the gradients;
+* the backward pass step by step, as one HTML page with a slider (and as numbered SVGs).
+
+Needs the Graphviz program (``apt-get install graphviz``)::
+
+    python examples/lecture_graphs.py [--out docs/_static/graphs] [--format svg]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from tinygrad_mlp import MLP, Neuron, Value
+from tinygrad_mlp.functional import mse_loss
+from tinygrad_mlp.viz import animate, backward_frames, draw_dot, draw_mlp, render, save_frames
+
+DEFAULT_OUT = Path(__file__).resolve().parent.parent / "docs" / "_static" / "graphs"
+
+
+def expression() -> Value:
+    """micrograd's first example, with every intermediate result named."""
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    c, f = Value(10.0, label="c"), Value(-2.0, label="f")
+    e = a * b
+    e.label = "e"
+    d = e + c
+    d.label = "d"
+    L = d * f
+    L.label = "L"
+    return L
+
+
+def neuron() -> Value:
+    """micrograd's neuron: x = (2, 0), w = (-3, 1), b = 6.88..., tanh."""
+    n = Neuron(2, activation="tanh")
+    n.w.data[:] = [-3.0, 1.0]
+    n.b.data[:] = 6.8813735870195432
+    return n([2.0, 0.0])
+
+
+def small_mlp_loss() -> tuple[MLP, Value]:
+    """MLP(2, [3, 1]) with tanh on one sample, and its squared error."""
+    model = MLP(2, [3, 1], activation="tanh", seed=0)
+    loss = (model([1.0, -2.0]) - 0.5) ** 2
+    loss.label = "L"
+    return model, loss
+
+
+def main(out: Path = DEFAULT_OUT, fmt: str = "svg") -> list[Path]:
+    written: list[Path] = []
+
+    def save(graph, name: str) -> None:
+        written.append(render(graph, out / f"{name}.{fmt}"))
+
+    # 1. an expression, before and after backward()
+    L = expression()
+    save(draw_dot(L), "expression_before")
+    L.backward()
+    save(draw_dot(L), "expression_after")
+    save(draw_dot(L, rankdir="TB", notation="unicode"), "expression_unicode_tb")
+
+    # 2. one neuron, in the course notation; the bias as w_0 on x_0 = 1
+    y = neuron()
+    y.backward()
+    save(draw_dot(y), "neuron")
+    save(draw_dot(y, bias="w0"), "neuron_w0")
+
+    # 3. the scalar graph of a small MLP: clusters, collapsed, colored by gradient
+    model, loss = small_mlp_loss()
+    loss.backward()
+    save(draw_dot(loss), "mlp_graph")
+    save(draw_dot(loss, collapse="neuron"), "mlp_neurons")
+    save(draw_dot(loss, collapse="layer"), "mlp_layers")
+    deep = MLP(2, [3, 3, 3, 3, 3, 1], activation="sigmoid", seed=1)  # gradients fade layer by layer
+    deep_loss = mse_loss(deep([3.0, -2.0]), 1.0)
+    deep_loss.backward()
+    save(draw_dot(deep_loss, collapse="neuron", color_by_grad=True), "deep_color_by_grad")
+    save(draw_dot(loss, color_by_grad=True, highlight=[loss]), "mlp_color_by_grad")
+
+    # 4. the network diagram of the course note, from live models
+    save(draw_mlp(MLP(4, [3, 1], activation="tanh", seed=0), show_bias=True), "seed_network")
+    save(draw_mlp(MLP(3, [4, 4, 1], activation="tanh", seed=0)), "mlp_diagram")
+    save(draw_mlp(model, values_from="grads", edge_labels="values", title="∂L/∂w after backward()"),
+         "mlp_diagram_grads")
+    save(draw_mlp(MLP(64, [32, 16, 10], seed=0), title="MLP(64, [32, 16, 10])"), "mlp_diagram_big")
+
+    # 5. the backward pass step by step
+    frames = backward_frames(expression())
+    written.append(animate(frames, out / "backprop.html", title="Backpropagation through L = (a*b + c) * f"))
+    written += save_frames(frames, out / "backprop_frames", format=fmt)
+    return written
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"directory (default {DEFAULT_OUT})")
+    parser.add_argument("--format", default="svg", choices=["svg", "png", "pdf"])
+    args = parser.parse_args()
+    for path in main(args.out, args.format):
+        print(path)

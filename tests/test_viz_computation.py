@@ -1,0 +1,365 @@
+"""draw_dot: the computation graph, rendered to SVG and checked for its labels and values."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+import warnings
+import xml.etree.ElementTree as ET
+
+import graphviz
+import numpy as np
+import pytest
+
+from tinygrad_mlp import MLP, Function, Layer, Value
+from tinygrad_mlp.viz import GraphTooLargeError, LargeGraphWarning, draw_dot
+from tinygrad_mlp.viz.computation import MAX_NODES, WARN_NODES
+
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz 'dot' is not installed")
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def svg_of(graph) -> ET.Element:
+    return ET.fromstring(graph.pipe(format="svg"))
+
+
+def texts(graph) -> list[str]:
+    """Every text the SVG shows (entities decoded: Graphviz writes '-' as &#45;)."""
+    return [t.text or "" for t in svg_of(graph).iter(f"{SVG}text")]
+
+
+def expression() -> Value:
+    a, b, c = Value(2.0, label="a"), Value(-3.0, label="b"), Value(10.0, label="c")
+    e = a * b
+    e.label = "e"
+    d = e + c
+    d.label = "d"
+    return d
+
+
+def small_mlp() -> Value:
+    model = MLP(2, [3, 1], activation="tanh", seed=0)
+    return model([1.0, -2.0])
+
+
+# --------------------------------------------------------------------------- expressions
+@needs_dot
+@pytest.mark.parametrize("notation", ["html", "unicode", "plain"])
+def test_expression_shows_labels_data_and_grads(notation):
+    d = expression()
+    before = " ".join(texts(draw_dot(d, notation=notation)))
+    assert "grad 0.0000" in before and "grad -3.0000" not in before
+    d.backward()
+    shown = texts(draw_dot(d, notation=notation))
+    joined = " ".join(shown)
+    for text in ("data 2.0000", "data -3.0000", "data 10.0000", "data -6.0000", "data 4.0000",
+                 "grad -3.0000", "grad 2.0000", "grad 1.0000"):
+        assert text in joined, text
+    for name in ("a", "b", "c", "d", "e", "*", "+"):
+        assert name in shown, name
+
+
+def test_returns_a_digraph_with_ops_feeding_their_values():
+    d = expression()
+    dot = draw_dot(d)
+    assert isinstance(dot, graphviz.Digraph)
+    assert "o4 -> v4" in dot.source  # d = e + c: its '+' oval feeds it
+    assert "v3 -> o4" in dot.source and "v2 -> o4" in dot.source
+
+
+def test_snapshot_of_a_small_graph():
+    d = expression()
+    d.backward()
+    expected = textwrap.dedent("""\
+        digraph {
+        \tgraph [rankdir=LR]
+        \tnode [fontsize=14]
+        \tv0 [label="{ a | data 2.0000 | grad -3.0000 }" shape=record]
+        \tv1 [label="{ b | data -3.0000 | grad 2.0000 }" shape=record]
+        \tv2 [label="{ e | data -6.0000 | grad 1.0000 }" shape=record]
+        \to2 [label="*" height=0.4 margin="0.05,0.03" shape=ellipse width=0.4]
+        \tv3 [label="{ c | data 10.0000 | grad 1.0000 }" shape=record]
+        \tv4 [label="{ d | data 4.0000 | grad 1.0000 }" shape=record]
+        \to4 [label="+" height=0.4 margin="0.05,0.03" shape=ellipse width=0.4]
+        \to2 -> v2
+        \to4 -> v4
+        \tv0 -> o2
+        \tv1 -> o2
+        \tv2 -> o4
+        \tv3 -> o4
+        }
+        """)
+    assert draw_dot(d, notation="plain").source == expected
+
+
+_SNAPSHOT_SCRIPT = """
+from tinygrad_mlp import MLP
+from tinygrad_mlp.viz import draw_dot
+y = MLP(2, [3, 1], activation="tanh", seed=0)([1.0, -2.0])
+y.backward()
+print(draw_dot(y, bias="w0").source, end="")
+"""
+
+
+def test_source_is_the_same_in_every_run_and_whatever_else_was_built():
+    for _ in range(3):  # other graphs first: the ids must not depend on them
+        expression().backward()
+        small_mlp()
+    y = small_mlp()
+    y.backward()
+    here = draw_dot(y, bias="w0").source
+    assert draw_dot(y, bias="w0").source == here
+    for seed in ("1", "2"):  # another process, with another hash seed
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        out = subprocess.run([sys.executable, "-c", _SNAPSHOT_SCRIPT], env=env, capture_output=True,
+                             text=True, check=True)
+        assert out.stdout == here
+
+
+# --------------------------------------------------------------------------- model-aware
+@needs_dot
+def test_model_graph_uses_the_notation_from_role_and_index():
+    y = small_mlp()
+    y.backward()
+    weight = next(n for n in y.graph() if n.role == "weight" and n.index == (1, 2, 1))
+    weight.label = "misleading"  # the notation comes from role/index, never from label text
+    shown = texts(draw_dot(y, notation="unicode"))
+    joined = " ".join(shown)
+    for sym in ("w⁽¹⁾₂₁", "w⁽¹⁾₃₂", "w⁽²⁾₁₃", "b⁽¹⁾₂", "b⁽²⁾₁", "z⁽¹⁾₃", "a⁽¹⁾₁", "z⁽²⁾₁", "x₁", "x₂"):
+        assert sym in shown, sym
+    assert "misleading" not in joined
+    assert f"data {y.data:.4f}" in joined
+    # the layer tensors W, b and their indexing ops are hidden in the model-aware drawing
+    assert "W1" not in shown and "[]" not in shown
+
+
+@needs_dot
+def test_html_notation_draws_scripts_in_a_smaller_font():
+    y = small_mlp()
+    dot = draw_dot(y)
+    assert '<FONT POINT-SIZE="9"><SUP>(1)</SUP></FONT><FONT POINT-SIZE="9"><SUB>21</SUB></FONT>' in dot.source
+    root = svg_of(dot)
+    small = [t.text for t in root.iter(f"{SVG}text") if t.get("font-size") == "9.00"]
+    assert "(1)" in small and "(2)" in small and "21" in small and "13" in small
+
+
+def test_model_aware_can_be_turned_off():
+    y = small_mlp()
+    source = draw_dot(y, model_aware=False, notation="plain").source
+    assert '"[]"' in source and "W1" in source and "cluster" not in source
+
+
+def test_clusters_per_layer_and_neuron():
+    source = draw_dot(small_mlp()).source
+    for name in ("cluster_in_0", "cluster_l1_0", "cluster_l1_n1_0", "cluster_l1_n3_0", "cluster_l2_n1_0"):
+        assert f"subgraph {name} " in source, name
+    # a neuron's cluster sits inside its layer's
+    layer = source.index("subgraph cluster_l1_0 ")
+    assert layer < source.index("subgraph cluster_l1_n2_0 ") < source.index("subgraph cluster_l2_0 ")
+
+
+@needs_dot
+def test_bias_as_w0_on_a_constant_input():
+    y = small_mlp()
+    y.backward()
+    shown = texts(draw_dot(y, bias="w0", notation="unicode"))
+    joined = " ".join(shown)
+    assert "w⁽¹⁾₁₀" in shown and "w⁽²⁾₁₀" in shown
+    assert "x₀" in shown and "a⁽¹⁾₀" in shown  # x_0 = 1 for layer 1, a bias unit for layer 2
+    assert "b⁽¹⁾₁" not in joined
+    assert "w⁽¹⁾₂₀·x₀" in shown
+
+
+@needs_dot
+def test_collapse_per_neuron_and_per_layer():
+    model = MLP(2, [3, 1], activation="tanh", seed=0)
+    y = model([1.0, -2.0])
+    y.backward()
+    per_neuron = draw_dot(y, collapse="neuron", notation="unicode")
+    groups = re.findall(r"^\tg\d+ \[", per_neuron.source, re.M)
+    assert len(groups) == 6  # x1, x2, three neurons of layer 1, one of layer 2
+    shown = " ".join(texts(per_neuron))
+    assert "a⁽¹⁾₂" in shown and "neuron · tanh" in shown and "z⁽²⁾₁" in shown
+    assert f"data {y.data:.4f}" in shown and "*" not in shown
+    per_layer = draw_dot(y, collapse="layer", notation="unicode")
+    assert len(re.findall(r"^\tg\d+ \[", per_layer.source, re.M)) == 3
+    assert re.findall(r"^\tg\d+ -> g\d+$", per_layer.source, re.M) == ["\tg2 -> g1", "\tg1 -> g0"]
+    shown = " ".join(texts(per_layer))
+    assert "3 neurons · tanh" in shown and "1 neuron · linear" in shown and "2 inputs" in shown
+
+
+def test_collapse_merges_many_calls_of_the_model():
+    model = MLP(2, [3, 1], seed=0)
+    outs = [model([float(i), 1.0]) for i in range(5)]
+    total = outs[0]
+    for o in outs[1:]:
+        total = total + o
+    source = draw_dot(total, collapse="layer", notation="plain").source
+    assert source.count("×5 calls") == 3
+    full = draw_dot(total, notation="plain").source
+    assert "layer 1 · call 5" in full  # uncollapsed: one cluster per call
+
+
+def test_neurons_are_kept_in_order_when_collapsed():
+    y = MLP(2, [4, 1], seed=0)([1.0, 2.0])
+    source = draw_dot(y, collapse="neuron", notation="plain").source
+    rank = next(line for line in source.splitlines() if "rank=same" in line and "h1" in line)
+    ids = rank.strip("{} \t").replace("rank=same;", "").split(";")
+    ids = [i.strip() for i in ids]
+    labels_in_order = []
+    for gid in ids[1:]:
+        line = next(line for line in source.splitlines() if line.strip().startswith(f"{gid} ["))
+        labels_in_order.append(line.split("a(1)_")[1][0])
+    assert labels_in_order == ["1", "2", "3", "4"]
+
+
+# --------------------------------------------------------------------------- options
+@needs_dot
+def test_color_by_grad_fills_by_sign_and_magnitude_with_a_legend():
+    x = Value(3.0, label="x")
+    y = x * -400.0
+    y.label = "y"
+    z = y * 0.5 + x * 1e-6
+    z.label = "z"
+    z.backward()
+    dot = draw_dot(z, color_by_grad=True)
+    shown = " ".join(texts(dot))
+    assert "vanishing" in shown and "exploding" in shown and "nan / inf" in shown
+    from tinygrad_mlp.viz.colors import grad_color
+
+    assert grad_color(z.grad)[0] == "#2166ac"  # +1: blue
+    assert grad_color(x.grad)[0] == "#67001f"  # about -200: dark red, exploding
+    assert 'BGCOLOR="#2166ac"' in dot.source and 'BGCOLOR="#67001f"' in dot.source
+    assert 'fill="#2166ac"' in dot.pipe(format="svg").decode()
+
+
+def test_highlight_and_hide_constants():
+    x = Value(3.0, label="x")
+    y = 2 * x + 1
+    y.label = "y"
+    source = draw_dot(y, highlight=[x], hide_constants=True, notation="plain").source
+    assert 'penwidth=4' in source and source.count("penwidth=4") == 1
+    assert "data 2.0000" not in source and "data 1.0000" not in source  # the constants are gone
+    assert 'label="* 2.0000"' in source and 'label="+ 1.0000"' in source
+    shown = draw_dot(y, notation="plain").source
+    assert "data 2.0000" in shown
+
+
+def test_tensor_graph_shows_shapes_and_previews():
+    x = Value(np.arange(4.0).reshape(2, 2), label="X", requires_grad=False)
+    layer = Layer(2, 4, activation="relu", seed=0)
+    out = layer(x).sum()
+    out.backward()
+    source = draw_dot(out, notation="plain").source
+    assert "(2, 2)" in source and "(2, 4)" in source and "(4, 2)" in source
+    assert "linear" in source and "relu" in source and "sum" in source
+    assert "[[0.0000, 1.0000], [2.0000, 3.0000]]" in source
+    assert "‖·‖=" in source
+
+
+def test_a_list_of_outputs_can_be_drawn():
+    outs = Layer(2, 3, seed=0)([1.0, 2.0])
+    source = draw_dot(outs, notation="plain").source
+    for j in (1, 2, 3):
+        assert f"a(1)_{j}" in source
+
+
+def test_students_function_shows_its_symbol_or_class_name():
+    class Cube(Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_values
+            return 3 * x ** 2 * grad
+
+    class Sin(Cube):
+        symbol = "sin"
+
+    source = draw_dot(Sin.apply(Cube.apply(Value(1.0))), notation="plain").source
+    assert 'label=Cube' in source and 'label=sin' in source
+
+
+@needs_dot
+@pytest.mark.parametrize("notation", ["html", "unicode", "plain"])
+@pytest.mark.parametrize("rankdir", ["LR", "TB"])
+def test_hostile_labels_are_shown_as_text(notation, rankdir):
+    class Evil(Function):
+        symbol = "<i>&op\\N"
+
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad * 2
+
+    hostile = ['<b>&"x\'', "]}{|", "a\\Nb", "<<x>>", "\\", '"']
+    total = Value(0.0, label="start")
+    for i, name in enumerate(hostile):
+        total = total + Value(float(i), label=name)
+    out = Evil.apply(total)
+    out.label = "<out>"
+    out.backward()
+    dot = draw_dot(out, notation=notation, rankdir=rankdir, title='<title>&"', color_by_grad=True)
+    shown = texts(dot)  # the render succeeds and the SVG carries the very text
+    for name in hostile + ["<i>&op\\N", "<out>", '<title>&"']:
+        assert name in shown, name
+
+
+# --------------------------------------------------------------------------- limits, errors
+def chain(n: int) -> Value:
+    x = Value(1.0, label="x")
+    for _ in range(n):
+        x = x + 1.0
+    return x
+
+
+def test_large_graphs_warn_and_huge_ones_need_force():
+    with pytest.warns(LargeGraphWarning, match="collapse"):
+        draw_dot(chain(WARN_NODES // 3 + 10))
+    with pytest.raises(GraphTooLargeError, match="collapse='neuron'.*force=True"):
+        draw_dot(chain(MAX_NODES // 3 + 10))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LargeGraphWarning)
+        assert draw_dot(chain(MAX_NODES // 3 + 10), force=True).source.count(" -> ") > MAX_NODES
+    # hiding the constants brings it under the limit
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LargeGraphWarning)
+        draw_dot(chain(MAX_NODES // 3 + 10), hide_constants=True)
+
+
+def test_the_scalar_graph_of_a_demo_sized_mlp_asks_for_collapse():
+    y = MLP(2, [16, 16, 1], seed=0)([0.5, -1.0])
+    with pytest.warns(LargeGraphWarning):
+        draw_dot(y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning when collapsed
+        draw_dot(y, collapse="layer")
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"notation": "latex"}, "notation"),
+    ({"rankdir": "XY"}, "rankdir"),
+    ({"collapse": "model"}, "collapse"),
+    ({"bias": "w1"}, "bias"),
+    ({"precision": -1}, "precision"),
+])
+def test_bad_options_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        draw_dot(expression(), **kwargs)
+
+
+def test_only_values_can_be_drawn():
+    with pytest.raises(TypeError, match="draw a Value"):
+        draw_dot(3.0)
+    with pytest.raises(TypeError, match="highlight"):
+        draw_dot(expression(), highlight=["a"])

@@ -1,0 +1,174 @@
+"""backward_frames, save_frames, animate: the backward pass step by step."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from tinygrad_mlp import MLP, Layer, Value
+from tinygrad_mlp.viz import GraphTooLargeError, animate, backward_frames, save_frames
+from tinygrad_mlp.viz import frames as frames_module
+
+pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def expression() -> Value:
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    c, f = Value(10.0, label="c"), Value(-2.0, label="f")
+    e = a * b
+    e.label = "e"
+    d = e + c
+    d.label = "d"
+    L = d * f
+    L.label = "L"
+    return L
+
+
+def grads(root: Value) -> list:
+    return [np.array(n.grad, copy=True) for n in root.graph()]
+
+
+def node_places(svg: bytes) -> dict[str, list]:
+    """Node title -> where its texts are drawn (what would move if the layout changed)."""
+    out = {}
+    for g in ET.fromstring(svg).iter(f"{SVG}g"):
+        if g.get("class") == "node":
+            out[g.find(f"{SVG}title").text] = [(t.get("x"), t.get("y"), t.text)
+                                               for t in g.iter(f"{SVG}text")]
+    return out
+
+
+def edge_paths(svg: bytes) -> list[str]:
+    return [p.get("d") for p in ET.fromstring(svg).iter(f"{SVG}path")]
+
+
+def test_one_frame_per_node_in_reverse_topological_order():
+    L = expression()
+    frames = backward_frames(L)
+    nodes = L.graph()
+    assert len(frames) == len(nodes) == 7
+    assert [f.node for f in frames][0] is L
+    seen = set()
+    for f in frames:  # every consumer of a node comes before it
+        seen.add(f.node)
+        for p in f.node.parents:
+            assert p not in seen
+    assert {f.node for f in frames} == set(nodes)
+    assert frames[0].caption == "step 1/7: ∂L/∂L = 1.0000"
+    assert frames[-1].total == 7 and frames[-1].step == 6
+    captions = {f.node.label: f.caption for f in frames}
+    assert captions["a"].endswith("∂L/∂a = 6.0000") and captions["f"].endswith("∂L/∂f = 4.0000")
+
+
+def test_constants_get_no_frame():
+    x = Value(3.0, label="x")
+    y = x * 2 + 1  # two constants
+    assert len(backward_frames(y)) == len(y.graph()) - 2
+
+
+def test_frames_do_not_change_the_graphs_gradients():
+    L = expression()
+    before = grads(L)
+    backward_frames(L)
+    assert all(np.array_equal(a, b) for a, b in zip(before, grads(L)))  # still all zero
+    L.backward()
+    after_backward = grads(L)
+    backward_frames(L)
+    backward_frames(L)
+    assert all(np.array_equal(a, b) for a, b in zip(after_backward, grads(L)))
+    # and the next backward() accumulates from the same place as without frames
+    L.backward()
+    a = next(n for n in L.graph() if n.label == "a")
+    assert a.grad == 12.0
+
+
+def test_frames_of_a_tensor_graph_keep_array_gradients():
+    layer = Layer(2, 3, seed=0)
+    out = layer(np.ones((4, 2))).sum()
+    out.backward()
+    W_grad = layer.W.grad.copy()
+    frames = backward_frames(out)
+    assert np.array_equal(layer.W.grad, W_grad)
+    assert len(frames) == sum(1 for n in out.graph() if n.requires_grad)
+
+
+def test_nodes_keep_their_positions_and_the_current_node_is_highlighted():
+    L = expression()
+    frames = backward_frames(L)
+    svgs = [f.graph.pipe(format="svg") for f in frames]
+    first, paths = node_places(svgs[0]), edge_paths(svgs[0])
+    assert len(first) == 7 + 3 and len(paths) == 3 + 6  # values and ops; edges
+    for svg in svgs[1:]:
+        assert node_places(svg) == first
+        assert edge_paths(svg) == paths
+    ids = {n: f"v{i}" for i, n in enumerate(L.graph())}
+    for f, svg in zip(frames, svgs):
+        root = ET.fromstring(svg)
+        highlighted = [g.find(f"{SVG}title").text for g in root.iter(f"{SVG}g")
+                       if g.get("class") == "node" and any(
+                           el.get("stroke") == "#ff7f00" for el in g)]
+        assert ids[f.node] in highlighted
+        assert f.caption in [t.text for t in root.iter(f"{SVG}text")]
+
+
+def test_unknown_gradients_are_painted_in_the_background_color():
+    L = expression()
+    frames = backward_frames(L)
+
+    def color_of(svg: bytes, text: str) -> str | None:
+        for t in ET.fromstring(svg).iter(f"{SVG}text"):
+            if t.text == text:
+                return t.get("fill")
+        raise AssertionError(f"{text!r} not in the frame")
+
+    # a's gradient 6.0 is known only in the last frame
+    assert frames[-1].node.label == "a"
+    assert color_of(frames[0].graph.pipe(format="svg"), "6.0000") == "#ffffff"
+    assert color_of(frames[-1].graph.pipe(format="svg"), "6.0000") != "#ffffff"
+
+
+def test_model_graph_frames_with_color_and_notation():
+    y = MLP(2, [2, 1], activation="tanh", seed=0)([1.0, -1.0])
+    frames = backward_frames(y, color_by_grad=True, notation="unicode")
+    assert len(frames) == sum(1 for n in y.graph() if n.requires_grad
+                              and not (n.role is None and n.op == "" and n.ndim))  # W, b hidden
+    assert frames[-1].caption.startswith(f"step {len(frames)}/{len(frames)}: ∂z⁽²⁾₁/∂")
+
+
+def test_save_frames_writes_numbered_svgs(tmp_path):
+    frames = backward_frames(expression())
+    paths = save_frames(frames, tmp_path / "steps")
+    assert [p.name for p in paths] == [f"frame_{k}.svg" for k in range(1, 8)]
+    for p in paths:
+        assert ET.fromstring(p.read_bytes()).tag == f"{SVG}svg"
+
+
+def test_animate_writes_one_self_contained_page(tmp_path):
+    frames = backward_frames(expression())
+    path = animate(frames, tmp_path / "anim.html", title="<Backprop> & more")
+    page = path.read_text(encoding="utf-8")
+    assert not re.search(r"https?:", page)  # nothing to fetch: no CDN, no namespace URL
+    assert "<script src" not in page and "<link" not in page
+    assert page.count("<svg") == len(frames)
+    assert 'type="range"' in page and f'max="{len(frames) - 1}"' in page
+    assert 'id="play"' in page
+    assert "&lt;Backprop&gt; &amp; more" in page
+    assert "step 1/7: ∂L/∂L = 1.0000" in page
+
+
+def test_bad_roots_and_too_many_frames(monkeypatch):
+    with pytest.raises(ValueError, match="requires a gradient"):
+        backward_frames(Value(1.0, requires_grad=False) * 2)
+    with pytest.raises(TypeError):
+        backward_frames([expression()])
+    monkeypatch.setattr(frames_module, "MAX_FRAMES", 3)
+    with pytest.raises(GraphTooLargeError, match="force=True"):
+        backward_frames(expression())
+    assert len(backward_frames(expression(), force=True)) == 7
+    with pytest.raises(ValueError, match="at least one frame"):
+        animate([], "unused.html")

@@ -1,0 +1,81 @@
+"""Notation, numbers and escaping used by every drawing (no Graphviz needed)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from tinygrad_mlp.viz import labels
+
+
+def test_symbol_in_the_three_notations():
+    assert labels.symbol("w", 1, (3, 4), "unicode") == "w⁽¹⁾₃₄"
+    assert labels.symbol("w", 1, (3, 4), "plain") == "w(1)_34"
+    html = labels.symbol("w", 1, (3, 4), "html")
+    # Graphviz 2.43 draws SUB/SUP at full size in SVG unless a smaller FONT wraps them
+    assert '<FONT POINT-SIZE="9"><SUP>(1)</SUP></FONT>' in html
+    assert '<FONT POINT-SIZE="9"><SUB>34</SUB></FONT>' in html
+
+
+def test_two_digit_indices_are_separated():
+    assert labels.symbol("w", 2, (12, 3), "plain") == "w(2)_12,3"
+    assert labels.symbol("w", 2, (1, 2), "plain") == "w(2)_12"
+    assert labels.symbol("w", 10, (1, 2), "unicode") == "w⁽¹⁰⁾₁₂"
+
+
+@pytest.mark.parametrize("role, index, expected", [
+    ("weight", (1, 3, 4), "w⁽¹⁾₃₄"),
+    ("bias", (2, 1), "b⁽²⁾₁"),
+    ("z", (1, 2), "z⁽¹⁾₂"),
+    ("activation", (3, 1), "a⁽³⁾₁"),
+    ("input", (0, 5), "x₅"),
+])
+def test_role_symbols(role, index, expected):
+    assert labels.role_symbol(role, index, "unicode") == expected
+
+
+def test_bias_as_w0():
+    assert labels.role_symbol("bias", (2, 3), "unicode", bias="w0") == "w⁽²⁾₃₀"
+
+
+def test_unknown_roles_are_shown_as_given_and_escaped():
+    assert labels.role_symbol("<gate>", (1,), "html") == "&lt;gate&gt;(1,)"
+
+
+def test_html_text_escapes_markup_and_backslashes():
+    assert labels.html_text('<b>&"x\'') == "&lt;b&gt;&amp;&quot;x&#x27;"
+    # Graphviz expands \N (the node name) even inside HTML-like labels
+    assert labels.html_text("a\\Nb") == "a\\\\Nb"
+    assert labels.html_text("line\nbreak") == "line break"
+
+
+def test_record_text_escapes_record_syntax():
+    assert str(labels.record_text("]}{|<>")) == "]\\}\\{\\|\\<\\>"
+    assert str(labels.record_text("a\\N")) == "a\\\\N"
+
+
+def test_check_notation():
+    assert labels.check_notation("plain") == "plain"
+    with pytest.raises(ValueError, match="unknown notation 'latex'"):
+        labels.check_notation("latex")
+
+
+def test_format_number():
+    assert labels.format_number(2.0) == "2.0000"
+    assert labels.format_number(-0.5, 2) == "-0.50"
+    assert labels.format_number(-0.0) == "0.0000"
+    # a vanishing gradient must not read as zero
+    assert labels.format_number(1.5e-7) == "1.500e-07"
+    assert labels.format_number(3e8, 2) == "3.0e+08"
+    assert labels.format_number(math.nan) == "nan"
+    assert labels.format_number(-math.inf) == "-inf"
+
+
+def test_format_array_previews_small_and_summarizes_big():
+    assert labels.format_array(np.array([1.0, -2.0]), 2) == "[1.00, -2.00]"
+    assert labels.format_array(np.array([[1.0, 2.0], [3.0, 4.0]]), 1) == "[[1.0, 2.0], [3.0, 4.0]]"
+    big = labels.format_array(np.ones((10, 10)), 2)
+    assert big == "‖·‖=10.00 mean=1.00"
+    assert labels.format_value(np.zeros(0)) == "[]"

@@ -1,0 +1,706 @@
+"""The computation graph: :func:`draw_dot`, micrograd's picture and much more.
+
+Every value is a box ``label | data | grad``; every operation an oval with its symbol, feeding
+the value it made.  A graph built by a model's scalar call style is drawn in the course
+notation, grouped in clusters per layer and per neuron, and can be collapsed to one node per
+neuron or per layer.
+
+Node ids are renumbered for each drawing in :meth:`Value.graph` order (``v0, v1, ...``), so the
+DOT source of one graph is the same in every run, whatever else the process built.
+
+The drawing is made in two steps: :class:`Scene` (nodes, edges, clusters as plain data) and
+then the DOT text.  :mod:`tinygrad_mlp.viz.frames` restyles one scene per backward step.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import graphviz
+
+from tinygrad_mlp.engine import Value
+from tinygrad_mlp.viz import colors, labels
+from tinygrad_mlp.viz.render import Drawing
+from tinygrad_mlp.viz.structure import Structure, analyze, collect
+
+__all__ = [
+    "draw_dot",
+    "DrawOptions",
+    "Scene",
+    "build_scene",
+    "GraphTooLargeError",
+    "LargeGraphWarning",
+    "WARN_NODES",
+    "MAX_NODES",
+]
+
+WARN_NODES = 1_000  # dot takes seconds and the picture is unreadable on a slide
+MAX_NODES = 5_000  # dot takes tens of seconds
+
+
+class LargeGraphWarning(UserWarning):
+    """A drawing has more than :data:`WARN_NODES` nodes."""
+
+
+class GraphTooLargeError(ValueError):
+    """A drawing would have more than :data:`MAX_NODES` nodes (pass ``force=True`` to draw it)."""
+
+
+@dataclass(frozen=True)
+class DrawOptions:
+    """The options of :func:`draw_dot` (see there)."""
+
+    rankdir: str = "LR"
+    show_data: bool = True
+    show_grad: bool = True
+    precision: int = 4
+    notation: str = "html"
+    color_by_grad: bool = False
+    hide_constants: bool = False
+    collapse: str | None = None
+    bias: str = "b"
+    model_aware: bool = True
+    title: str | None = None
+    force: bool = False
+    # frames draw every notation as HTML-like tables, whose geometry does not depend on colors
+    tables: bool | None = None
+
+    def check(self) -> DrawOptions:
+        labels.check_notation(self.notation)
+        if self.rankdir not in ("LR", "TB", "RL", "BT"):
+            raise ValueError(f"rankdir must be 'LR', 'TB', 'RL' or 'BT', got {self.rankdir!r}")
+        if self.collapse not in (None, "neuron", "layer"):
+            raise ValueError(f"collapse must be None, 'neuron' or 'layer', got {self.collapse!r}")
+        if self.bias not in ("b", "w0"):
+            raise ValueError(f"bias must be 'b' or 'w0', got {self.bias!r}")
+        if not isinstance(self.precision, int) or not 0 <= self.precision <= 12:
+            raise ValueError(f"precision must be an int from 0 to 12, got {self.precision!r}")
+        return self
+
+    @property
+    def use_tables(self) -> bool:
+        return self.notation == "html" if self.tables is None else self.tables
+
+
+@dataclass
+class SceneNode:
+    id: str
+    attrs: dict[str, Any]
+    cluster: tuple | None = None
+
+
+@dataclass
+class SceneEdge:
+    tail: str
+    head: str
+    attrs: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class SceneCluster:
+    id: str
+    label: str
+    parent: tuple | None
+    attrs: dict[str, str] = field(default_factory=dict)
+    # raw DOT statements (rank constraints) written inside the cluster
+    body: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Scene:
+    """A drawing as plain data: nodes, edges and clusters, in a deterministic order."""
+
+    nodes: list[SceneNode] = field(default_factory=list)
+    edges: list[SceneEdge] = field(default_factory=list)
+    clusters: dict[tuple, SceneCluster] = field(default_factory=dict)
+    graph_attrs: dict[str, str] = field(default_factory=dict)
+    body: list[str] = field(default_factory=list)  # raw DOT statements (rank constraints)
+    # value id -> Value (for frames: which drawn node shows which Value)
+    value_ids: dict[Value, str] = field(default_factory=dict)
+    op_ids: dict[Value, str] = field(default_factory=dict)
+
+    def to_drawing(self, engine: str = "dot") -> Drawing:
+        """The DOT graph of this scene."""
+        g = Drawing(engine=engine)
+        g.graph_attr.update(self.graph_attrs)
+        g.node_attr.update(fontsize="14")
+        entries: dict[tuple | None, list[tuple[str, Any]]] = {None: []}
+        for key, cl in self.clusters.items():
+            entries.setdefault(key, [])
+            entries.setdefault(cl.parent, []).append(("cluster", key))
+        for n in self.nodes:
+            entries.setdefault(n.cluster, []).append(("node", n))
+
+        def fill(container: graphviz.Digraph, key: tuple | None) -> None:
+            for kind, item in entries.get(key, []):
+                if kind == "node":
+                    container.node(item.id, **item.attrs)
+                else:
+                    cl = self.clusters[item]
+                    sub = graphviz.Digraph(name=cl.id)
+                    sub.graph_attr.update(cl.attrs)
+                    if cl.label:
+                        sub.graph_attr["label"] = cl.label
+                    fill(sub, item)
+                    sub.body.extend(f"\t{line}\n" for line in cl.body)
+                    container.subgraph(sub)
+
+        fill(g, None)
+        g.body.extend(f"\t{line}\n" for line in self.body)
+        for e in self.edges:
+            g.edge(e.tail, e.head, **e.attrs)
+        return g
+
+    @property
+    def size(self) -> int:
+        return len(self.nodes)
+
+
+# --------------------------------------------------------------------------- building
+def _as_roots(root: Value | Sequence[Value]) -> Value | list[Value]:
+    if isinstance(root, Value):
+        return root
+    if isinstance(root, (list, tuple)) and root and all(isinstance(r, Value) for r in root):
+        return list(root)
+    raise TypeError(
+        f"draw a Value or a list of Values (a model's outputs), got {type(root).__name__}"
+    )
+
+
+def _as_highlight(highlight: Value | Iterable[Value] | None) -> set[Value]:
+    if highlight is None:
+        return set()
+    if isinstance(highlight, Value):
+        return {highlight}
+    out = set(highlight)
+    bad = [h for h in out if not isinstance(h, Value)]
+    if bad:
+        raise TypeError(f"highlight takes Values, got {type(bad[0]).__name__}")
+    return out
+
+
+def _is_hidden_constant(n: Value) -> bool:
+    # an unnamed number such as the 2 in ``2 * x``; named constants (data) stay visible
+    return not n.parents and not n.requires_grad and n.role is None and not n.label
+
+
+class _Builder:
+    """Builds one :class:`Scene`; ``grad_of``/``grad_shown`` let frames show partial gradients."""
+
+    def __init__(
+        self, roots: Value | list[Value], opts: DrawOptions, *, highlight: set[Value],
+        grad_of: Callable[[Value], Any] | None = None,
+        grad_shown: Callable[[Value], bool] | None = None,
+        current: Value | None = None,
+    ) -> None:
+        self.opts = opts
+        self.nodes = collect(roots)
+        self.highlight = highlight
+        self.grad_of = grad_of or (lambda v: v.grad)
+        self.grad_shown = grad_shown
+        self.current = current
+        self.structure = analyze(self.nodes) if opts.model_aware else Structure(
+            nodes=self.nodes, consumers={})
+        self.scene = Scene()
+        self.pos = {n: i for i, n in enumerate(self.nodes)}
+
+    # ------------------------------------------------------------------ texts
+    def name_of(self, n: Value) -> str:
+        o = self.opts
+        if o.model_aware and n.role is not None:
+            return labels.role_symbol(n.role, n.index, o.notation, bias=o.bias)
+        return labels.text(n.label, o.notation)
+
+    def num(self, x: Any) -> str:
+        return labels.format_value(x, self.opts.precision)
+
+    # ------------------------------------------------------------------ node labels
+    def value_label(
+        self, name: str, *, data: Any = None, grad: Any = None, shape: tuple | None = None,
+        has_grad: bool = True, grad_visible: bool = True, fill: str | None = None,
+        font: str = "black", extra: Sequence[str] = (), vertical: bool = False,
+        table: bool | None = None,
+    ) -> dict[str, Any]:
+        """Attributes of a value box: ``name | data | grad`` as a table or a record.
+
+        ``name`` and ``extra`` are markup in the ``"html"`` notation and plain text otherwise.
+        """
+        o = self.opts
+        use_table = o.use_tables if table is None else table
+        markup = o.notation == "html"
+        cells: list[tuple[str, str]] = []  # (plain text or markup, kind)
+        if name or not use_table:
+            cells.append((name, "name"))
+        for e in extra:
+            cells.append((e, "extra"))
+        if shape:
+            cells.append((labels.text(str(shape), o.notation), "name" if markup else "shape"))
+        if o.show_data and data is not None:
+            cells.append((f"data {self.num(data)}", "data"))
+        if o.show_grad:
+            if not has_grad:
+                cells.append(("grad —", "grad"))
+            elif grad is not None:
+                cells.append((f"grad {self.num(grad)}", "grad-" + ("shown" if grad_visible else "hidden")))
+        if use_table:
+            if fill is None and not grad_visible:
+                fill = "#ffffff"  # the hidden text is painted in this color: make it the cell's
+            row = []
+            for content, kind in cells:
+                body = content if markup and kind in ("name", "extra") else labels.html_text(content)
+                if kind == "grad-hidden" or kind == "grad-shown" and self.grad_shown is not None:
+                    # Frames: a gradient not known yet keeps its text (so the box keeps its size)
+                    # painted in the background color; known or not, the text is split the same
+                    # way so that every frame has the same geometry.
+                    head, _, value = content.partition(" ")
+                    color = fill if kind == "grad-hidden" else font
+                    body = (f'{labels.html_text(head)} <FONT COLOR="{color}">'
+                            f"{labels.html_text(value)}</FONT>")
+                if font != "black":
+                    body = f'<FONT COLOR="{font}">{body}</FONT>'
+                row.append(f"<TD>{body}</TD>")
+            rows = [f"<TR>{cell}</TR>" for cell in row] if vertical else [f"<TR>{''.join(row)}</TR>"]
+            table = ('<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="4"'
+                     + (f' BGCOLOR="{fill}"' if fill else "") + ">"
+                     + "".join(rows) + "</TABLE>")
+            return {"shape": "plain", "label": f"<{table}>"}
+        fields = [str(labels.record_text(content)) for content, _ in cells]
+        body = " | ".join(fields)
+        if (o.rankdir in ("LR", "RL")) != vertical:
+            body = "{ " + body + " }"  # records turn their fields with the rank direction
+        attrs: dict[str, Any] = {"shape": "record", "label": graphviz.nohtml(body)}
+        if fill:
+            attrs.update(style="filled", fillcolor=fill)
+        if font != "black":
+            attrs["fontcolor"] = font
+        return attrs
+
+    def op_attrs(self, text: str, *, active: bool = False) -> dict[str, Any]:
+        o = self.opts
+        label = f"<{labels.html_text(text)}>" if o.use_tables else labels.dot_text(text)
+        attrs: dict[str, Any] = {"label": label, "shape": "ellipse", "margin": "0.05,0.03",
+                                 "height": "0.4", "width": "0.4"}
+        if active:
+            attrs.update(style="filled", fillcolor=colors.HIGHLIGHT_COLOR)
+        return attrs
+
+    def mark(self, attrs: dict[str, Any], strong: bool) -> None:
+        """Point at a node with a thick colored outline (which changes no geometry)."""
+        if not strong:
+            return
+        if attrs.get("shape") == "plain":
+            # a table node has no outline: a box of margin 0 gives it one
+            attrs.update(shape="box", margin="0", width="0", height="0")
+        attrs.update(color=colors.HIGHLIGHT_COLOR, penwidth="4")
+
+    def grad_fill(self, n: Value, grad: Any, shown: bool) -> tuple[str | None, str]:
+        if not self.opts.color_by_grad or not n.requires_grad or grad is None or not shown:
+            return None, "black"
+        return colors.grad_color(grad)
+
+    # ------------------------------------------------------------------ main
+    def build(self) -> Scene:
+        o, s, scene = self.opts, self.structure, self.scene
+        collapse = o.collapse if s.is_model else None
+        self.group_of: dict[Value, tuple] = {}
+        if collapse:
+            self._assign_groups(collapse)
+        visible = [n for n in self.nodes if n not in s.hidden
+                   and not (o.hide_constants and _is_hidden_constant(n))
+                   and n not in self.group_of]
+        drawn = len(visible) + sum(1 for n in visible if self._has_op_node(n))
+        drawn += len({g for g in self.group_of.values()})
+        if o.bias == "w0" and not collapse:
+            drawn += 2 * sum(1 for n in visible if n.role == "bias" and n in s.owner)
+        self._check_size(drawn)
+
+        attrs = {"rankdir": o.rankdir}
+        if o.title:
+            attrs.update(label=self._title(o.title), labelloc="t")
+        scene.graph_attrs = attrs
+        if s.is_model and not collapse:
+            # clusters in reading order (inputs, then layer by layer, neurons top to bottom):
+            # dot places clusters roughly in the order they appear in the source
+            keys = {self._cluster_key(n) for n in visible} - {None}
+            for key in sorted(keys, key=_reading_order):
+                self._cluster(key)
+        # nodes
+        self.out_id: dict[Value, str] = {}
+        self.in_id: dict[Value, str] = {}
+        for n in visible:
+            self._add_value(n)
+        if collapse:
+            self._add_groups()
+        if o.bias == "w0" and not collapse and s.is_model:
+            self._add_bias_inputs(visible)
+        self._add_edges(visible)
+        if o.color_by_grad and o.show_grad:
+            scene.nodes.append(SceneNode("legend", {"shape": "plain", "label": colors.legend_label()}))
+        return scene
+
+    def _title(self, title: str) -> str:
+        if self.opts.use_tables:
+            return f"<<B>{labels.html_text(title)}</B>>"
+        return labels.dot_text(title)
+
+    def _check_size(self, drawn: int) -> None:
+        if drawn > MAX_NODES and not self.opts.force:
+            raise GraphTooLargeError(
+                f"this drawing would have {drawn} nodes; Graphviz needs tens of seconds for more "
+                f"than {MAX_NODES} and the picture cannot be read. Draw less: collapse='neuron' "
+                "or collapse='layer' (for a model's scalar graph), hide_constants=True, a smaller "
+                "model or fewer samples — or pass force=True to draw it anyway."
+            )
+        if drawn > WARN_NODES:
+            warnings.warn(
+                f"drawing {drawn} nodes: Graphviz will take seconds and the picture is hard to "
+                "read; consider collapse='neuron' or collapse='layer'",
+                LargeGraphWarning, stacklevel=5,
+            )
+
+    def _has_op_node(self, n: Value) -> bool:
+        return bool(n.parents) and n not in self.structure.param_nodes
+
+    def _cluster_key(self, n: Value) -> tuple | None:
+        s = self.structure
+        if not s.is_model or not self.opts.model_aware:
+            return None
+        o = s.owner.get(n)
+        if o is None:
+            return None
+        k = s.instance.get(n, 0)
+        return ("in", k) if o[0] == 0 else ("neuron", o[0], o[1], k)
+
+    def _cluster_of(self, n: Value) -> tuple | None:
+        key = self._cluster_key(n)
+        return None if key is None else self._cluster(key)
+
+    def _cluster(self, key: tuple) -> tuple:
+        clusters = self.scene.clusters
+        if key in clusters:
+            return key
+        s, o = self.structure, self.opts
+        suffix = f" · call {key[-1] + 1}" if s.n_instances > 1 else ""
+        if key[0] == "in":
+            cid, label, parent = f"cluster_in_{key[1]}", "inputs" + suffix, None
+            attrs = {"style": "rounded,filled", "fillcolor": "#f4f4f4", "color": "#bbbbbb"}
+        elif key[0] == "layer":
+            _, layer, k = key
+            cid, label, parent = f"cluster_l{layer}_{k}", f"layer {layer}{suffix}", None
+            attrs = {"style": "rounded,filled", "fillcolor": "#f4f4f4", "color": "#bbbbbb"}
+        else:
+            _, layer, j, k = key
+            cid, label = f"cluster_l{layer}_n{j}_{k}", f"neuron {j}"
+            parent = self._cluster(("layer", layer, k))
+            attrs = {"style": "rounded,filled,dashed", "fillcolor": "#ffffff", "color": "#999999"}
+        label = f"<{labels.html_text(label)}>" if o.use_tables else labels.dot_text(label)
+        attrs.update(fontsize="12", labeljust="l")
+        clusters[key] = SceneCluster(cid, label, parent, attrs)
+        return key
+
+    def _add_value(self, n: Value) -> None:
+        o, scene = self.opts, self.scene
+        i = self.pos[n]
+        vid = f"v{i}"
+        shown = self.grad_shown(n) if self.grad_shown else True
+        grad = self.grad_of(n) if n.requires_grad and o.show_grad else None
+        fill, font = self.grad_fill(n, grad, shown)
+        shape = n.shape if n.ndim else None
+        attrs = self.value_label(
+            self.name_of(n), data=n.data, grad=grad, shape=shape, has_grad=n.requires_grad,
+            grad_visible=shown, fill=fill, font=font,
+        )
+        self.mark(attrs, n in self.highlight or n is self.current)
+        cluster = self._cluster_of(n)
+        scene.nodes.append(SceneNode(vid, attrs, cluster))
+        scene.value_ids[n] = vid
+        self.out_id[n] = vid
+        if self._has_op_node(n):
+            oid = f"o{i}"
+            text = n.op or "?"
+            if o.hide_constants:
+                consts = [p for p in n.parents if _is_hidden_constant(p)]
+                if consts:
+                    text += " " + ", ".join(self.num(c.data) for c in consts)
+            scene.nodes.append(SceneNode(oid, self.op_attrs(text, active=n is self.current), cluster))
+            scene.op_ids[n] = oid
+            scene.edges.append(SceneEdge(oid, vid))
+            self.in_id[n] = oid
+
+    # ------------------------------------------------------------------ bias as w_j0 x_0
+    def _add_bias_inputs(self, visible: list[Value]) -> None:
+        """Show each bias as the seed writes it: ``w^(l)_{j0}`` times a constant input ``x_0 = 1``."""
+        s, scene, o = self.structure, self.scene, self.opts
+        made: set[str] = set()
+        for n in visible:
+            if n.role != "bias" or n not in s.owner:
+                continue
+            layer, j = s.owner[n]
+            k = s.instance.get(n, 0)
+            x0 = f"x0_l{layer}_{k}"
+            if x0 not in made:  # one constant input per layer and call
+                made.add(x0)
+                if layer == 1:
+                    name, cluster = labels.symbol("x", None, (0,), o.notation), self._cluster(("in", k))
+                else:
+                    name = labels.symbol("a", layer - 1, (0,), o.notation)
+                    cluster = self._cluster(("layer", layer - 1, k))
+                attrs = self.value_label(name, data=1.0, has_grad=True, grad=None)
+                scene.nodes.append(SceneNode(x0, attrs, cluster))
+            i = self.pos[n]
+            pid, poid = f"p{i}", f"po{i}"
+            w = labels.role_symbol("bias", n.index, o.notation, bias="w0")
+            x = labels.symbol("x" if layer == 1 else "a", None if layer == 1 else layer - 1, (0,),
+                              o.notation)
+            cluster = self._cluster_of(n)
+            shown = self.grad_shown(n) if self.grad_shown else True
+            grad = self.grad_of(n) if o.show_grad else None
+            fill, font = self.grad_fill(n, grad, shown)
+            attrs = self.value_label(f"{w} {x}" if o.notation == "html" else f"{w}·{x}", data=n.data,
+                                     grad=grad, grad_visible=shown, fill=fill, font=font)
+            scene.nodes.append(SceneNode(poid, self.op_attrs("*"), cluster))
+            scene.nodes.append(SceneNode(pid, attrs, cluster))
+            scene.edges.append(SceneEdge(self.out_id[n], poid))
+            scene.edges.append(SceneEdge(x0, poid))
+            scene.edges.append(SceneEdge(poid, pid))
+            self.out_id[n] = pid
+
+    # ------------------------------------------------------------------ collapse
+    def _assign_groups(self, collapse: str) -> None:
+        s = self.structure
+        for n in self.nodes:
+            o = s.owner.get(n)
+            if o is None or n in s.hidden:
+                continue
+            self.group_of[n] = ("neuron", o) if collapse == "neuron" else ("layer", o[0])
+
+    def _add_groups(self) -> None:
+        s, o, scene = self.structure, self.opts, self.scene
+        order: dict[tuple, str] = {}
+        for n in self.nodes:
+            g = self.group_of.get(n)
+            if g is not None and g not in order:
+                order[g] = f"g{len(order)}"
+        outputs_by: dict[tuple, list[Value]] = {}
+        inputs_by: dict[tuple, list[Value]] = {}
+        for n in self.nodes:
+            g = self.group_of.get(n)
+            if g is None:
+                continue
+            if n.role == "input":
+                inputs_by.setdefault(g, []).append(n)
+        for (layer, j, _), n in s.outputs.items():
+            g = ("neuron", (layer, j)) if o.collapse == "neuron" else ("layer", layer)
+            outputs_by.setdefault(g, []).append(n)
+        for g, gid in order.items():
+            members = outputs_by.get(g) or inputs_by.get(g) or []
+            attrs = self._group_label(g, members)
+            self.mark(attrs, any(m in self.highlight for m in members))
+            scene.nodes.append(SceneNode(gid, attrs))
+        if o.collapse == "neuron":
+            self._keep_neuron_order(order)
+        for n, g in self.group_of.items():
+            self.out_id[n] = self.in_id[n] = order[g]
+
+    def _keep_neuron_order(self, order: dict[tuple, str]) -> None:
+        """Neurons 1, 2, 3 top to bottom under a heading per layer.
+
+        One rank per layer, chained by invisible edges.  (Clusters would let ``dot`` reorder
+        the neurons, so the layer's name is a heading node instead of a cluster label.)
+        """
+        o = self.opts
+        by_layer: dict[int, list[tuple[int, str]]] = {}
+        for (_, (layer, j)), gid in order.items():
+            by_layer.setdefault(layer, []).append((j, gid))
+        for layer in sorted(by_layer):
+            items = sorted(by_layer[layer])
+            head = f"h{layer}"
+            name = "inputs" if layer == 0 else f"layer {layer}"
+            label = f"<<B>{labels.html_text(name)}</B>>" if o.use_tables else labels.dot_text(name)
+            self.scene.nodes.append(SceneNode(head, {"shape": "plaintext", "label": label}))
+            ids = [head] + [gid for _, gid in items]
+            self.scene.body.append("{rank=same; " + "; ".join(ids) + "}")
+            for a, b in zip(ids, ids[1:]):
+                self.scene.edges.append(SceneEdge(a, b, {"style": "invis"}))
+
+    def _group_label(self, g: tuple, members: list[Value]) -> dict[str, Any]:
+        import numpy as np
+
+        o, s = self.opts, self.structure
+        calls = s.n_instances
+        if g[0] == "neuron":
+            layer, j = g[1]
+            first = members[0] if members else None
+            if layer == 0:
+                name = labels.symbol("x", None, (j,), o.notation)
+                extra = []
+            else:
+                role = first.role if first is not None and first.role else "activation"
+                name = labels.role_symbol(role, (layer, j), o.notation)
+                act = first.op if first is not None and role == "activation" else "linear"
+                extra = [labels.text(f"neuron · {act}", o.notation)]
+            values = [m.data for m in members]
+            grads = [self.grad_of(m) for m in members]
+        else:
+            layer = g[1]
+            per_call: dict[int, list[Value]] = {}
+            if layer == 0:
+                name = labels.text("inputs ", o.notation) + labels.symbol("x", None, (), o.notation)
+                ins = [n for n in self.nodes if self.group_of.get(n) == g and n.role == "input"]
+                for n in ins:
+                    per_call.setdefault(s.instance.get(n, 0), []).append(n)
+                extra = [labels.text(_count(len(per_call.get(0, [])), "input"), o.notation)]
+            else:
+                for (lay, _, k), n in s.outputs.items():
+                    if lay == layer:
+                        per_call.setdefault(k, []).append(n)
+                first = per_call.get(0, [None])[0]
+                role = first.role if first is not None and first.role else "activation"
+                act = first.op if first is not None and role == "activation" else "linear"
+                name = (labels.text(f"layer {layer}: ", o.notation)
+                        + labels.symbol("a" if role == "activation" else "z", layer, (), o.notation))
+                extra = [labels.text(f"{_count(len(per_call.get(0, [])), 'neuron')} · {act}",
+                                     o.notation)]
+            rows = [per_call[k] for k in sorted(per_call)]
+            values = [[m.data for m in r] for r in rows]
+            grads = [[self.grad_of(m) for m in r] for r in rows]
+        if calls > 1:
+            extra.append(labels.text(f"×{calls} calls", o.notation))
+        data = _squeeze(np.asarray(values, dtype=float)) if values else None
+        grad = _squeeze(np.asarray(grads, dtype=float)) if grads and o.show_grad else None
+        has_grad = any(m.requires_grad for m in members) or g[0] == "layer" and g[1] > 0
+        fill, font = (colors.grad_color(grad) if o.color_by_grad and has_grad and grad is not None
+                      else (None, "black"))
+        # a table, never a record: dot cannot keep records in order with flat edges
+        return self.value_label(name, data=data, grad=grad, has_grad=has_grad, extra=extra,
+                                fill=fill, font=font, vertical=True, table=True)
+
+    # ------------------------------------------------------------------ edges
+    def _add_edges(self, visible: list[Value]) -> None:
+        s, scene = self.structure, self.scene
+        hidden_const = self.opts.hide_constants
+        seen: set[tuple[str, str]] = set()
+        targets = visible + [n for n in self.nodes if n in self.group_of]
+        active = self.current
+        for n in targets:
+            head = self.in_id.get(n)
+            if head is None:
+                continue
+            grouped = n in self.group_of
+            for p in n.parents:
+                if p in s.hidden or n in s.param_nodes:
+                    continue
+                if hidden_const and _is_hidden_constant(p):
+                    continue
+                tail = self.out_id.get(p)
+                if tail is None or tail == head:
+                    continue
+                if grouped or p in self.group_of:
+                    if (tail, head) in seen:
+                        continue
+                    seen.add((tail, head))
+                attrs = {}
+                if active is not None and n is active:
+                    # the gradient of the current node flows along these edges to its operands
+                    attrs = {"color": colors.HIGHLIGHT_COLOR, "penwidth": "3"}
+                scene.edges.append(SceneEdge(tail, head, attrs))
+
+
+def _reading_order(key: tuple) -> tuple[int, int, int]:
+    """Sort key of a cluster: by call, then inputs, layer 1, its neurons 1, 2, ..., layer 2..."""
+    if key[0] == "in":
+        return (key[1], 0, 0)
+    if key[0] == "layer":
+        return (key[2], key[1], 0)
+    return (key[3], key[1], key[2])
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _squeeze(a: Any) -> Any:
+    if a.size == 1:
+        return float(a.reshape(-1)[0])
+    return a.reshape(-1) if a.ndim == 2 and a.shape[0] == 1 else a
+
+
+def build_scene(
+    root: Value | Sequence[Value], opts: DrawOptions, *, highlight: Value | Iterable[Value] = (),
+    grad_of: Callable[[Value], Any] | None = None,
+    grad_shown: Callable[[Value], bool] | None = None, current: Value | None = None,
+) -> Scene:
+    """The :class:`Scene` of :func:`draw_dot`, with hooks for partial gradients (frames).
+
+    ``grad_of(node)`` gives the gradient to show (default: ``node.grad``), ``grad_shown(node)``
+    whether it is known yet, ``current`` the node to mark as the step being shown.
+
+    >>> from tinygrad_mlp import Value
+    >>> scene = build_scene(Value(2.0, label="a") * 3, DrawOptions(notation="plain"))
+    >>> [n.id for n in scene.nodes], [(e.tail, e.head) for e in scene.edges]
+    (['v0', 'v1', 'v2', 'o2'], [('o2', 'v2'), ('v0', 'o2'), ('v1', 'o2')])
+    """
+    builder = _Builder(_as_roots(root), opts.check(), highlight=_as_highlight(highlight),
+                       grad_of=grad_of, grad_shown=grad_shown, current=current)
+    return builder.build()
+
+
+def draw_dot(
+    root: Value | Sequence[Value], *, rankdir: str = "LR", show_data: bool = True,
+    show_grad: bool = True, precision: int = 4, notation: str = "html",
+    color_by_grad: bool = False, highlight: Value | Iterable[Value] = (),
+    hide_constants: bool = False, collapse: str | None = None, bias: str = "b",
+    model_aware: bool = True, title: str | None = None, force: bool = False,
+) -> Drawing:
+    """Draw the computation graph of ``root`` (a Value, or a list of a model's outputs).
+
+    Each value is a box ``label | data | grad`` and each operation an oval feeding it, left to
+    right as in micrograd.  Options:
+
+    * ``rankdir``: ``"LR"`` (default) or ``"TB"``; ``show_data``/``show_grad``; ``precision``
+      (digits after the point; tiny and huge numbers use ``e`` notation); tensors show their
+      shape and a short preview (or norm and mean).
+    * ``notation``: ``"html"`` (``w⁽¹⁾₃₄`` drawn with real sub/superscripts), ``"unicode"``
+      (the same in Unicode characters, micrograd's record boxes) or ``"plain"`` (``w(1)_34``).
+    * ``color_by_grad``: fill each value by the sign and order of magnitude of its gradient,
+      with a legend (vanishing and exploding gradients stand out).
+    * ``highlight``: Values to point at.  ``hide_constants``: leave out unnamed constants (the
+      ``2`` in ``2 * x``), writing them into their operation's oval instead.
+    * For a model's scalar graph (``model([x1, x2])``): clusters per layer and neuron, labels
+      ``w^(l)_{jk}``, ``b^(l)_j``, ``z^(l)_j``, ``a^(l)_j``, ``x_k`` from the nodes' ``role``
+      and ``index``; ``bias="w0"`` draws each bias as ``w^(l)_{j0}`` times ``x_0 = 1``;
+      ``collapse="neuron"`` or ``"layer"`` draws one node per neuron or per layer (all calls of
+      the model merged).  ``model_aware=False`` draws the raw graph.
+    * More than 1,000 nodes warn (:class:`LargeGraphWarning`); more than 5,000 raise
+      :class:`GraphTooLargeError` unless ``force=True``.
+
+    Returns a :class:`~tinygrad_mlp.viz.render.Drawing` (a ``graphviz.Digraph``): it shows
+    inline in Jupyter; save it with :func:`~tinygrad_mlp.viz.render.render`.
+
+    >>> from tinygrad_mlp import Value
+    >>> a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    >>> c = a * b; c.label = "c"
+    >>> c.backward()
+    >>> dot = draw_dot(c, notation="plain")
+    >>> print(dot.source)  # doctest: +NORMALIZE_WHITESPACE
+    digraph {
+        graph [rankdir=LR]
+        node [fontsize=14]
+        v0 [label="{ a | data 2.0000 | grad -3.0000 }" shape=record]
+        v1 [label="{ b | data -3.0000 | grad 2.0000 }" shape=record]
+        v2 [label="{ c | data -6.0000 | grad 1.0000 }" shape=record]
+        o2 [label="*" height=0.4 margin="0.05,0.03" shape=ellipse width=0.4]
+        o2 -> v2
+        v0 -> o2
+        v1 -> o2
+    }
+    """
+    opts = DrawOptions(
+        rankdir=rankdir, show_data=show_data, show_grad=show_grad, precision=precision,
+        notation=notation, color_by_grad=color_by_grad, hide_constants=hide_constants,
+        collapse=collapse, bias=bias, model_aware=model_aware, title=title, force=force,
+    )
+    return build_scene(root, opts, highlight=highlight).to_drawing()

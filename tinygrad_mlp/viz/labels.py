@@ -1,0 +1,223 @@
+"""Text in drawings: the course notation, numbers, and escaping of every user string.
+
+Three notations write the same symbols:
+
+* ``"html"``: Graphviz HTML-like labels, ``w<SUP>(1)</SUP><SUB>34</SUB>`` with the scripts in a
+  smaller ``FONT`` (Graphviz 2.43 draws ``<SUB>``/``<SUP>`` at full size in SVG otherwise);
+* ``"unicode"``: ``w⁽¹⁾₃₄``, plain text that renders with any Graphviz build;
+* ``"plain"``: ``w(1)_34``, ASCII only.
+
+In ``"html"`` the functions here return markup (already escaped); in the other notations they
+return raw text that the caller escapes for the place it goes (:func:`record_text`,
+:func:`dot_text`).  Every string a user can choose goes through one of the escaping functions, so
+a label like ``<b>&"x'`` is shown as text and never read as markup.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "NOTATIONS",
+    "SCRIPT_POINT_SIZE",
+    "check_notation",
+    "html_text",
+    "dot_text",
+    "record_text",
+    "text",
+    "symbol",
+    "role_symbol",
+    "format_number",
+    "format_array",
+    "format_value",
+]
+
+NOTATIONS = ("html", "unicode", "plain")
+SCRIPT_POINT_SIZE = 9  # sub/superscripts, next to the default 14 pt
+
+_SUP = str.maketrans("0123456789()+-=,", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾⁺⁻⁼,")
+_SUB = str.maketrans("0123456789()+-=,", "₀₁₂₃₄₅₆₇₈₉₍₎₊₋₌,")
+
+
+def check_notation(notation: str) -> str:
+    """Return ``notation`` if it is one of :data:`NOTATIONS`, else raise a ``ValueError``.
+
+    >>> check_notation("unicode")
+    'unicode'
+    """
+    if notation not in NOTATIONS:
+        raise ValueError(f"unknown notation {notation!r}; valid: {', '.join(map(repr, NOTATIONS))}")
+    return notation
+
+
+def _printable(s: Any) -> str:
+    # Control characters have no glyph and some (newline) change the meaning of DOT text.
+    s = str(s)
+    if s.isprintable():
+        return s
+    return "".join(c if c.isprintable() else (" " if c.isspace() else "\N{REPLACEMENT CHARACTER}")
+                   for c in s)
+
+
+def html_text(s: Any) -> str:
+    """``s`` escaped for a Graphviz HTML-like label: shown as text, never as markup.
+
+    Backslashes are doubled because Graphviz expands ``\\N``, ``\\G``... even inside
+    HTML-like labels.
+
+    >>> html_text('<b>&"x\\'')
+    '&lt;b&gt;&amp;&quot;x&#x27;'
+    """
+    return html.escape(_printable(s), quote=True).replace("\\", "\\\\")
+
+
+def dot_text(s: Any) -> str:
+    """``s`` escaped for an ordinary quoted DOT label (no ``\\N`` expansion, never HTML).
+
+    >>> str(dot_text("a\\\\N"))
+    'a\\\\\\\\N'
+    """
+    import graphviz
+
+    return graphviz.escape(_printable(s))
+
+
+def record_text(s: Any) -> str:
+    """``s`` escaped for one field of a ``shape=record`` label (``{ } | < >`` are syntax there).
+
+    >>> str(record_text("]}{|"))
+    ']\\\\}\\\\{\\\\|'
+    """
+    import graphviz
+
+    out = graphviz.escape(_printable(s))
+    for ch in "{}|<>":
+        out = out.replace(ch, "\\" + ch)
+    return graphviz.nohtml(out)
+
+
+def text(s: Any, notation: str) -> str:
+    """A user string as a label fragment: escaped in ``"html"``, unchanged otherwise.
+
+    >>> text("<x>", "html"), text("<x>", "plain")
+    ('&lt;x&gt;', '<x>')
+    """
+    return html_text(s) if notation == "html" else _printable(s)
+
+
+def _script(indices: Sequence[Any]) -> str:
+    # w_{12,3} needs a separator once an index has two digits; w_{123} would be ambiguous.
+    parts = [str(i) for i in indices]
+    return ("" if all(len(p) == 1 for p in parts) else ",").join(parts)
+
+
+def symbol(
+    letter: str, sup: Any = None, sub: Sequence[Any] = (), notation: str = "html", *,
+    italic: bool = True,
+) -> str:
+    """``letter`` with a superscript in parentheses and a subscript, in ``notation``.
+
+    >>> symbol("w", 1, (3, 4), "unicode"), symbol("w", 1, (3, 4), "plain")
+    ('w⁽¹⁾₃₄', 'w(1)_34')
+    >>> symbol("a", 2, (1,), "html")
+    '<I>a</I><FONT POINT-SIZE="9"><SUP>(2)</SUP></FONT><FONT POINT-SIZE="9"><SUB>1</SUB></FONT>'
+    """
+    sub_text = _script(sub) if sub else ""
+    sup_text = "" if sup is None else f"({sup})"
+    if notation == "html":
+        out = f"<I>{html_text(letter)}</I>" if italic else html_text(letter)
+        if sup_text:
+            out += f'<FONT POINT-SIZE="{SCRIPT_POINT_SIZE}"><SUP>{html_text(sup_text)}</SUP></FONT>'
+        if sub_text:
+            out += f'<FONT POINT-SIZE="{SCRIPT_POINT_SIZE}"><SUB>{html_text(sub_text)}</SUB></FONT>'
+        return out
+    if notation == "unicode":
+        return letter + sup_text.translate(_SUP) + sub_text.translate(_SUB)
+    check_notation(notation)
+    return letter + sup_text + (f"_{sub_text}" if sub_text else "")
+
+
+_LETTERS = {"weight": "w", "bias": "b", "z": "z", "activation": "a", "input": "x"}
+
+
+def role_symbol(role: str, index: Sequence[int] | None, notation: str = "html", *,
+                bias: str = "b") -> str:
+    """The notation for a node a model tagged with ``role`` and ``index``.
+
+    ``bias="w0"`` writes a bias as the course note does, ``w^(l)_{j0}``.
+
+    >>> role_symbol("weight", (1, 3, 4), "unicode"), role_symbol("input", (0, 2), "unicode")
+    ('w⁽¹⁾₃₄', 'x₂')
+    >>> role_symbol("bias", (2, 1), "plain"), role_symbol("bias", (2, 1), "plain", bias="w0")
+    ('b(2)_1', 'w(2)_10')
+    """
+    index = tuple(index or ())
+    if role == "input":
+        return symbol("x", None, index[-1:], notation)
+    letter = _LETTERS.get(role)
+    if letter is None or len(index) < 2:
+        # a role the library does not know (a student's own): show it as given
+        name = text(role, notation)
+        return name + (text(str(index), notation) if index else "")
+    if role == "bias" and bias == "w0":
+        return symbol("w", index[0], (*index[1:], 0), notation)
+    return symbol(letter, index[0], index[1:], notation)
+
+
+def format_number(x: float, precision: int = 4) -> str:
+    """A number with ``precision`` digits after the point; tiny and huge ones in ``e`` form.
+
+    Gradients of 1e-7 must not print as ``0.0000``: that would hide a vanishing gradient.
+
+    >>> format_number(2.0), format_number(-0.5, 2), format_number(1.5e-7), format_number(float("nan"))
+    ('2.0000', '-0.50', '1.500e-07', 'nan')
+    """
+    x = float(x)
+    if math.isnan(x) or math.isinf(x):
+        return str(x)
+    if x == 0:
+        return f"{0.0:.{precision}f}"  # never "-0.0000"
+    a = abs(x)
+    if 1e-3 <= a < 1e6:
+        return f"{x:.{precision}f}"
+    return f"{x:.{max(precision - 1, 0)}e}"
+
+
+def format_array(a: np.ndarray, precision: int = 4, max_chars: int = 40) -> str:
+    """A one-line preview of an array, or its norm and mean when the preview would be long.
+
+    >>> format_array(np.array([1.0, -2.0]), 2)
+    '[1.00, -2.00]'
+    >>> format_array(np.arange(100.0), 2)
+    '‖·‖=573.02 mean=49.50'
+    """
+    a = np.asarray(a)
+    if a.size and a.size <= 6:  # beyond that an elided preview says less than norm and mean
+        with np.printoptions(precision=precision, threshold=8, edgeitems=2, floatmode="fixed",
+                             sign="-", suppress=False, linewidth=10_000):
+            preview = np.array2string(a, separator=", ").replace("\n", "")
+        preview = " ".join(preview.split()).replace("[ ", "[")
+        if len(preview) <= max_chars:
+            return preview
+    if a.size == 0:
+        return "[]"
+    with np.errstate(all="ignore"):
+        norm = float(np.sqrt(np.sum(np.square(a, dtype=np.float64))))
+        mean = float(np.mean(a, dtype=np.float64))
+    return f"‖·‖={format_number(norm, precision)} mean={format_number(mean, precision)}"
+
+
+def format_value(x: Any, precision: int = 4) -> str:
+    """A scalar with :func:`format_number`, an array with :func:`format_array`.
+
+    >>> format_value(0.25, 2), format_value(np.zeros(2), 1)
+    ('0.25', '[0.0, 0.0]')
+    """
+    if isinstance(x, np.ndarray):
+        return format_array(x, precision)
+    return format_number(x, precision)

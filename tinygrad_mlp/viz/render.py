@@ -1,0 +1,215 @@
+"""Turning drawings into SVG, PNG and PDF — and explaining a missing Graphviz.
+
+The Python package ``graphviz`` only writes DOT text; pictures come from the separate Graphviz
+program ``dot`` (a system package).  Every drawing here is a :class:`Drawing`, a
+``graphviz.Digraph`` whose render calls turn "program not found" into one
+:class:`GraphvizNotFoundError` that says how to install it, and whose notebook display shows that
+advice as text instead of a traceback.  The DOT source (``drawing.source``, :func:`to_dot`) needs
+no Graphviz at all.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import graphviz
+
+__all__ = [
+    "Drawing",
+    "GraphvizNotFoundError",
+    "INSTALL_HINT",
+    "FORMATS",
+    "render",
+    "to_dot",
+    "set_notebook_format",
+]
+
+INSTALL_HINT = """\
+The Python package graphviz only writes DOT text; the Graphviz program draws it:
+  Debian/Ubuntu:  sudo apt-get install graphviz
+  macOS:          brew install graphviz
+  conda:          conda install -c conda-forge graphviz
+  Windows:        winget install graphviz   (or: choco install graphviz), then open a new terminal
+The DOT source works without it: drawing.source, or tinygrad_mlp.viz.to_dot(drawing)."""
+
+# extension -> Graphviz output format; "dot" means: write the DOT source itself
+FORMATS = {
+    ".svg": "svg", ".png": "png", ".pdf": "pdf", ".jpg": "jpeg", ".jpeg": "jpeg",
+    ".gif": "gif", ".dot": "dot", ".gv": "dot",
+}
+
+
+class GraphvizNotFoundError(graphviz.ExecutableNotFound):
+    """The Graphviz program (``dot``, ``neato``) is not on ``PATH``.
+
+    A ``RuntimeError`` (and a ``graphviz.ExecutableNotFound``, so code written for the
+    ``graphviz`` package still catches it) whose message says how to install Graphviz.
+    """
+
+    def __init__(self, program: str = "dot") -> None:
+        self.program = program
+        # the first line alone must help (a one-line summary shows only that)
+        RuntimeError.__init__(
+            self, f"the Graphviz program {program!r} was not found on PATH; install Graphviz to "
+            f"draw (e.g. sudo apt-get install graphviz).\n{INSTALL_HINT}"
+        )
+
+
+def _program(err: graphviz.ExecutableNotFound) -> str:
+    args = err.args[0] if err.args else ""
+    # graphviz puts the failed command line in the message: "failed to execute PosixPath('dot')"
+    for name in ("dot", "neato", "fdp", "sfdp", "twopi", "circo"):
+        if f"'{name}'" in str(args):
+            return name
+    return "dot"
+
+
+class Drawing(graphviz.Digraph):
+    """A ``graphviz.Digraph`` made by this package: displays inline in Jupyter like any Digraph.
+
+    Differences from its base class: rendering without Graphviz installed raises
+    :class:`GraphvizNotFoundError` (with install commands); the notebook display then shows
+    that advice as text; ``notebook_format`` (``"svg"``, ``"png"``, ``"jpeg"``) chooses the
+    notebook image format of this drawing, and ``png_dpi`` the resolution of its PNG.
+
+    >>> d = Drawing()
+    >>> d.node("a", "x")
+    >>> d.notebook_format = "png"
+    >>> "a [label=x]" in d.source
+    True
+    """
+
+    png_dpi: float | None = None
+
+    @property
+    def notebook_format(self) -> str:
+        """``"svg"`` (the default), ``"png"`` or ``"jpeg"``: what Jupyter shows.
+
+        Some notebook viewers do not show inline SVG; PNG shows everywhere.
+        """
+        for fmt, mime in graphviz.jupyter_integration.JUPYTER_FORMATS.items():
+            if mime == self._jupyter_mimetype:
+                return fmt
+        return "svg"  # pragma: no cover - all mimetypes are in the table
+
+    @notebook_format.setter
+    def notebook_format(self, fmt: str) -> None:
+        self._jupyter_mimetype = graphviz.jupyter_integration.get_jupyter_format_mimetype(fmt)
+
+    def pipe(self, *args: Any, **kwargs: Any) -> Any:  # noqa: D102 - as graphviz.Digraph
+        try:
+            return super().pipe(*args, **kwargs)
+        except GraphvizNotFoundError:
+            raise
+        except graphviz.ExecutableNotFound as e:
+            raise GraphvizNotFoundError(_program(e)) from None
+
+    def render(self, *args: Any, **kwargs: Any) -> Any:  # noqa: D102 - as graphviz.Digraph
+        try:
+            return super().render(*args, **kwargs)
+        except GraphvizNotFoundError:
+            raise
+        except graphviz.ExecutableNotFound as e:
+            raise GraphvizNotFoundError(_program(e)) from None
+
+    def _repr_image_png(self) -> bytes:
+        if self.png_dpi:
+            return _with_dpi(self, self.png_dpi).pipe(format="png")
+        return self.pipe(format="png")
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> dict:
+        try:
+            return super()._repr_mimebundle_(include, exclude, **kwargs)
+        except GraphvizNotFoundError as e:
+            # a notebook user needs the install command, not a traceback into subprocess
+            return {"text/plain": str(e)}
+
+
+def _with_dpi(graph: graphviz.Digraph, dpi: float) -> graphviz.Digraph:
+    copy = graph.copy()
+    copy.graph_attr["dpi"] = f"{float(dpi):g}"
+    return copy
+
+
+def _format_of(path: Path, fmt: str | None) -> str:
+    if fmt is not None:
+        return "jpeg" if fmt == "jpg" else fmt
+    try:
+        return FORMATS[path.suffix.lower()]
+    except KeyError:
+        raise ValueError(
+            f"cannot tell the format of {str(path)!r} from its extension; use one of "
+            f"{', '.join(FORMATS)} or pass format="
+        ) from None
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    # a failed render must not leave a truncated picture where a good one was
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def render(graph: graphviz.Digraph, path: str | os.PathLike, *, format: str | None = None,
+           dpi: float | None = None) -> Path:
+    """Write ``graph`` to ``path`` as SVG, PNG, PDF (or JPEG, GIF, DOT) by its extension.
+
+    ``dpi`` sets the resolution of raster formats (for slides: 150-300).  ``.dot``/``.gv``
+    writes the DOT source and works without Graphviz; the others raise
+    :class:`GraphvizNotFoundError` when Graphviz is not installed.  Returns the path written.
+
+    >>> from tinygrad_mlp import Value
+    >>> from tinygrad_mlp.viz import draw_dot
+    >>> import tempfile, pathlib
+    >>> out = render(draw_dot(Value(2.0, label="a") * 3), pathlib.Path(tempfile.mkdtemp()) / "g.dot")
+    >>> out.read_text().startswith("digraph")
+    True
+    """
+    path = Path(path)
+    fmt = _format_of(path, format)
+    if fmt == "dot":
+        _write_atomic(path, graph.source.encode("utf-8"))
+        return path
+    if dpi is not None and fmt not in ("svg", "pdf"):
+        graph = _with_dpi(graph, dpi)
+    try:
+        data = graph.pipe(format=fmt)
+    except GraphvizNotFoundError:
+        raise
+    except graphviz.ExecutableNotFound as e:  # a plain graphviz.Digraph given
+        raise GraphvizNotFoundError(_program(e)) from None
+    _write_atomic(path, data)
+    return path
+
+
+def to_dot(graph: graphviz.Digraph, path: str | os.PathLike | None = None) -> str:
+    """The DOT source of ``graph`` (also written to ``path`` when given); needs no Graphviz.
+
+    >>> from tinygrad_mlp import Value
+    >>> from tinygrad_mlp.viz import draw_dot
+    >>> to_dot(draw_dot(Value(1.0) + 2)).startswith("digraph")
+    True
+    """
+    source = graph.source
+    if path is not None:
+        _write_atomic(Path(path), source.encode("utf-8"))
+    return source
+
+
+def set_notebook_format(fmt: str) -> None:
+    """Show every drawing in notebooks as ``"svg"`` (default), ``"png"`` or ``"jpeg"``.
+
+    For one drawing only, set ``drawing.notebook_format`` instead.
+
+    >>> set_notebook_format("png"); set_notebook_format("svg")
+    """
+    graphviz.set_jupyter_format(fmt)
