@@ -116,10 +116,10 @@ def detect_anomaly() -> _Switch:
     (forward or backward).  Use it as a context manager or a decorator.
 
     >>> with detect_anomaly():
-    ...     Value(-1.0).log()
+    ...     Value(1e308) * 10
     Traceback (most recent call last):
     ...
-    FloatingPointError: detect_anomaly: the forward pass of 'log' produced nan ...
+    FloatingPointError: detect_anomaly: the forward pass of '*' produced inf ...
     """
     return _Switch("anomaly", True)
 
