@@ -583,3 +583,17 @@ def test_the_checks_above_catch_closure_cycles(gc_off):
     assert sys.getrefcount(out) > sys.getrefcount(ClosureValue(1.0))
     del out
     assert gc.collect() > 0
+
+
+def test_no_grad_decorator_covers_a_generators_body():
+    from tinygrad_mlp import no_grad
+
+    @no_grad()
+    def scaled(x):
+        for k in range(3):
+            yield x * k
+
+    outs = list(scaled(Value(2.0)))
+    assert [o.data for o in outs] == [0.0, 2.0, 4.0]
+    assert not any(o.requires_grad for o in outs)
+    assert (Value(1.0) * 2).requires_grad  # recording is back on outside

@@ -449,3 +449,84 @@ def test_gradcheck_refuses_non_values():
         gradcheck(Sin.apply, [np.array([1.0])])
     with pytest.raises(TypeError, match="must return a Value"):
         gradcheck(lambda x: 1.0, [Value(1.0)])
+
+
+def test_ctx_keeps_extra_attributes_as_in_pytorch():
+    class Scale(Function):
+        @staticmethod
+        def forward(ctx, x, k):
+            ctx.k = k
+            return x * k
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad * ctx.k, None
+
+    x = Value(2.0)
+    Scale.apply(x, 3.0).backward()
+    assert x.grad == 3.0
+
+
+def test_backward_may_return_a_list():
+    class MulL(Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            ctx.save_for_backward(a, b)
+            return a * b
+
+        @staticmethod
+        def backward(ctx, grad):
+            a, b = ctx.saved_values
+            return [grad * b, grad * a]
+
+    a, b = Value(2.0), Value(5.0)
+    MulL.apply(a, b).backward()
+    assert (a.grad, b.grad) == (5.0, 2.0)
+
+
+def test_a_gradient_of_the_wrong_shape_is_an_error_not_summed():
+    class Wrong(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1.0
+
+        @staticmethod
+        def backward(ctx, grad):
+            return np.ones((5, 3))
+
+    x = Value(np.ones(3))
+    with pytest.raises(ValueError, match=r"'Wrong'.*\(5, 3\).*\(3,\)"):
+        Wrong.apply(x).sum().backward()
+
+
+def test_gradcheck_names_the_output_element_of_a_tensor_output():
+    class BadSin(Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return np.sin(x)
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_values
+            return grad * np.sin(x)  # wrong: should be cos
+
+    with pytest.raises(GradcheckError) as info:
+        gradcheck(BadSin.apply, [Value(np.array([0.5, 1.0]), label="x")])
+    err = info.value
+    assert err.output_element == (0,) and err.element == (0,)
+    assert err.analytic == pytest.approx(np.sin(0.5))  # values a student can check by hand
+    assert err.numeric == pytest.approx(np.cos(0.5), abs=1e-6)
+    assert "output element (0,)" in str(err)
+
+
+def test_gradcheck_leaves_the_grads_of_other_leaves_alone():
+    from tinygrad_mlp import MLP
+
+    model = MLP(2, [3, 1], seed=0)
+    X = np.ones((4, 2))
+    model(X).sum().backward()
+    before = [p.grad.copy() for p in model.parameters()]
+    assert gradcheck(lambda: model(X).sum(), [model.layers[0].W])
+    for p, g in zip(model.parameters(), before):
+        np.testing.assert_array_equal(p.grad, g)

@@ -341,3 +341,25 @@ def test_io_source_does_not_use_pickle():
     with open(io_module.__file__, encoding="utf-8") as f:
         source = f.read()
     assert "import pickle" not in source and "np.save(" not in source
+
+
+def test_saved_file_is_readable_like_any_other_file(tmp_path):
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    try:
+        path = tmp_path / "m.safetensors"
+        save(MLP(2, [3, 1], seed=0), path)
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_torch_state_dict_as_tensors_loads_directly():
+    torch = pytest.importorskip("torch")
+    model = MLP(2, [4, 1], seed=0)
+    net = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1)).double()
+    net.load_state_dict(torch_state_dict(model, tensors=True), strict=True)
+    x = np.array([[0.5, -1.0], [2.0, 0.3]])
+    np.testing.assert_allclose(net(torch.from_numpy(x)).detach().numpy(), model(x).data, atol=1e-12)

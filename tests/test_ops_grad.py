@@ -540,3 +540,14 @@ def test_gradcheck_is_not_fooled_by_a_wrong_gradient():
     x = Value(np.array([0.3, -0.7]))
     with pytest.raises(GradcheckError):
         gradcheck(WrongTanh.apply, [x])
+
+
+@pytest.mark.parametrize("axes", [(-1, 0), (1, -2), (-1, -2)])
+def test_transpose_with_negative_axes_gradient(axes):
+    rng = np.random.default_rng(3)
+    x = Value(rng.normal(size=(2, 3)))
+    w = rng.normal(size=(3, 2))
+    y = (x.transpose(*axes) * w).sum()
+    y.backward()
+    np.testing.assert_allclose(x.grad, w.T)
+    assert gradcheck(lambda x: x.transpose(*axes) * w, [x])

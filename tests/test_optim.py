@@ -446,6 +446,7 @@ def test_custom_optimizer_with_a_schedule():
 
 def test_base_optimizer_update_is_abstract():
     w = Value(np.array([0.0]))
+    w.grad = np.array([1.0])
     with pytest.raises(NotImplementedError):
         Optimizer([w], lr=0.1).step()
 
@@ -473,3 +474,26 @@ def test_params_given_as_a_generator():
     ps = make_params()
     opt = SGD((p for p in ps), lr=0.1)
     assert len(opt.params) == 2
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: SGD(p, lr=0.1, momentum=0.9, weight_decay=0.1),
+    lambda p: Adam(p, lr=0.1, weight_decay=0.1),
+    lambda p: AdamW(p, lr=0.1),
+])
+def test_a_parameter_without_gradient_is_left_alone(make):
+    used, unused = Value(np.array([1.0, 2.0])), Value(np.array([3.0, 4.0]))
+    opt = make([used, unused])
+    for _ in range(3):
+        opt.zero_grad()
+        (used * used).sum().backward()
+        opt.step()
+    np.testing.assert_array_equal(unused.data, [3.0, 4.0])
+    assert not np.array_equal(used.data, [1.0, 2.0])
+
+
+def test_learning_rate_may_be_a_numpy_number():
+    w = Value(np.array([1.0]))
+    (w * w).sum().backward()
+    SGD([w], lr=np.float32(0.25)).step()
+    np.testing.assert_allclose(w.data, [0.5])

@@ -497,3 +497,14 @@ def test_scalar_and_tensor_results_match_on_ordinary_numbers():
         assert math.isclose(y.data, vec.data[i], rel_tol=1e-12)
         assert math.isclose(x.grad, vec_x.grad[i], rel_tol=1e-12)
         assert math.isclose(w.grad, vec_w.grad[i], rel_tol=1e-12)
+
+
+def test_value_copies_the_callers_array_so_updates_do_not_leak():
+    from tinygrad_mlp.optim import SGD
+
+    w0 = np.array([1.0, 2.0])
+    w = Value(w0)
+    (w * w).sum().backward()
+    SGD([w], lr=0.1).step()
+    np.testing.assert_array_equal(w0, [1.0, 2.0])
+    assert not np.array_equal(w.data, w0)

@@ -65,10 +65,37 @@ class _Switch:
 
     def __call__(self, func: _F) -> _F:
         import functools
+        import inspect
+
+        attr, value = self._attr, self._value
+        if inspect.isgeneratorfunction(func):
+            # a generator's body runs at each next(), long after the call: switch around each
+            @functools.wraps(func)
+            def generator(*args: Any, **kwargs: Any) -> Any:
+                gen = func(*args, **kwargs)
+                try:
+                    with _Switch(attr, value):
+                        item = next(gen)
+                    while True:
+                        try:
+                            sent = yield item
+                        except GeneratorExit:
+                            gen.close()
+                            raise
+                        except BaseException as exc:
+                            with _Switch(attr, value):
+                                item = gen.throw(exc)
+                        else:
+                            with _Switch(attr, value):
+                                item = gen.send(sent)
+                except StopIteration as stop:
+                    return stop.value
+
+            return generator  # type: ignore[return-value]
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with _Switch(self._attr, self._value):
+            with _Switch(attr, value):
                 return func(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
@@ -228,8 +255,20 @@ def broadcast(g: Any, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     return out
 
 
-def _fit_grad(g: Any, like: float | np.ndarray, op: str) -> Any:
-    """Sum a gradient back to the shape and dtype of the operand it belongs to."""
+def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
+
+
+def _fit_grad(g: Any, like: float | np.ndarray, op: str, out_shape: tuple[int, ...] = ()) -> Any:
+    """Sum a gradient back to the shape and dtype of the operand it belongs to.
+
+    A gradient may have the operand's shape, the (broadcast) shape of the operation's output
+    ``out_shape``, or a shape that broadcasts up to the operand's; anything else is an error in
+    the operation's backward, never silently summed.
+    """
     if type(like) is float:
         if type(g) is float:
             return g
@@ -237,6 +276,11 @@ def _fit_grad(g: Any, like: float | np.ndarray, op: str) -> Any:
     if type(g) is not np.ndarray:
         return broadcast(g, like.shape, like.dtype)
     if g.shape != like.shape:
+        if g.shape != out_shape and not _broadcasts_to(g.shape, like.shape):
+            raise ValueError(
+                f"the backward of {op!r} returned a gradient of shape {g.shape} for an operand "
+                f"of shape {like.shape} (its output has shape {out_shape})"
+            )
         extra = g.ndim - like.ndim
         if extra > 0:
             g = g.sum(axis=tuple(range(extra)))
@@ -284,6 +328,7 @@ class Value:
         "role",
         "index",
         "_pending",
+        "__dict__",  # lets a Function keep extra values on ctx (``ctx.k = k``), as in PyTorch
     )
     __array_ufunc__ = None  # ndarray (op) Value defers to Value, never an object array
 
@@ -294,7 +339,10 @@ class Value:
     index: tuple[int, ...] | None
 
     def __init__(self, data: Any, label: str = "", *, requires_grad: bool = True) -> None:
-        self.data = as_data(data)
+        value = as_data(data)
+        if value is data and type(value) is np.ndarray:  # optimizers update in place: copy
+            value = value.copy()
+        self.data = value
         self._grad = None
         self._label = str(label)
         self.parents = ()
@@ -485,6 +533,10 @@ class Value:
         soon as its gradient is final, in the order backward finishes them (the order a
         lecture walks through; :func:`tinygrad_mlp.viz.backward_frames` draws it).
 
+        Backward reads the operands' current data: run it before changing parameters (before
+        ``optimizer.step()``).  If an operation's backward raises, the gradients are left
+        partly filled; call ``zero_grad()`` before trying again.
+
         >>> x = Value(3.0); y = x * x
         >>> y.backward(); x.grad
         6.0
@@ -540,7 +592,7 @@ class Value:
         # Pass 2: a node runs its backward once all of its consumers have contributed.
         anomaly = _mode.anomaly
         owned: set[Value] = set()
-        _accumulate(self, grad, owned, "backward")
+        _accumulate(self, grad, owned, "backward", self.shape)
         ready = [self]
         while ready:
             node = ready.pop()
@@ -556,7 +608,7 @@ class Value:
             else:
                 grads = fn.backward(node, g)
                 if type(grads) is not tuple:
-                    grads = (grads,)
+                    grads = tuple(grads) if type(grads) is list else (grads,)
                 argpos = node._argpos
                 if argpos is not None:
                     if len(grads) != argpos[1]:
@@ -574,7 +626,7 @@ class Value:
                         cur = p._grad
                         p._grad = pg if cur is None else cur + pg
                     else:
-                        _accumulate(p, pg, owned, fn.op_name)
+                        _accumulate(p, pg, owned, fn.op_name, node.shape)
                 c = p._pending - 1
                 p._pending = c
                 if c == 0:
@@ -850,7 +902,9 @@ def _wrong_count(fn: type[Function], got: int, want: int) -> None:
     )
 
 
-def _accumulate(p: Value, g: Any, owned: set[Value], op: str) -> None:
+def _accumulate(
+    p: Value, g: Any, owned: set[Value], op: str, out_shape: tuple[int, ...] = ()
+) -> None:
     """Add gradient ``g`` into ``p._grad``.
 
     The rules that keep in-place additions safe: a leaf's array gradient is always a buffer of
@@ -869,7 +923,7 @@ def _accumulate(p: Value, g: Any, owned: set[Value], op: str) -> None:
     if tg is not np.ndarray or type(d) is not np.ndarray or g.shape != d.shape or (
         g.dtype is not d.dtype and g.dtype != d.dtype
     ):
-        g = _fit_grad(g, d, op)
+        g = _fit_grad(g, d, op, out_shape)
     cur = p._grad
     if p._fn is None:
         if cur is None:

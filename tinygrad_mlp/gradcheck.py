@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -12,25 +12,36 @@ from tinygrad_mlp.engine import Value, no_grad
 
 __all__ = ["gradcheck", "GradcheckError"]
 
+# Up to this many output elements the whole Jacobian is checked, one output element at a time;
+# beyond it, one fixed random weighting of the outputs (checks the same thing almost surely).
+FULL_JACOBIAN_LIMIT = 64
+
 
 class GradcheckError(AssertionError):
     """An analytic gradient disagrees with its numeric estimate.
 
-    ``input_index``, ``element``, ``analytic`` and ``numeric`` say where and by how much.
+    ``input_index``, ``element`` (of that input), ``output_element`` (of a tensor output, or
+    ``None``), ``analytic`` and ``numeric`` say where and by how much.
     """
 
     def __init__(
         self, input_index: int, label: str, element: tuple[int, ...], analytic: float,
-        numeric: float,
+        numeric: float, output_element: tuple[int, ...] | None = None, weighted: bool = False,
     ) -> None:
         self.input_index = input_index
         self.element = element
+        self.output_element = output_element
         self.analytic = analytic
         self.numeric = numeric
         name = f"input {input_index}" + (f" ({label!r})" if label else "")
         where = f", element {element}" if element else ""
+        of = ""
+        if output_element is not None:
+            of = f" of output element {output_element}"
+        elif weighted:
+            of = " of sum(c * output) for fixed random weights c"
         super().__init__(
-            f"gradient mismatch for {name}{where}: analytic {analytic!r}, numeric {numeric!r}"
+            f"gradient mismatch for {name}{where}{of}: analytic {analytic!r}, numeric {numeric!r}"
         )
 
 
@@ -45,10 +56,6 @@ def _call(fn: Callable[..., Value], inputs: Sequence[Value]) -> Value:
     return out
 
 
-def _scalar(out: Value, cotangent: Any) -> Value:
-    return out if cotangent is None else (out * cotangent).sum()
-
-
 def gradcheck(
     fn: Callable[..., Value],
     inputs: Sequence[Value],
@@ -59,12 +66,14 @@ def gradcheck(
     """Check the gradients of ``fn`` with respect to ``inputs`` by central differences.
 
     ``fn`` is called as ``fn(*inputs)``, or as ``fn()`` when it takes no arguments and closes
-    over the inputs (a model's parameters, say).  A tensor output is reduced with a fixed
-    random weighting, which checks the same gradients as the full Jacobian would for almost
-    every weighting.  Everything runs in float64; the inputs' data and grads are restored.
+    over the inputs (a model's parameters, say).  For a tensor output every output element is
+    checked (the whole Jacobian) up to 64 elements, beyond that one fixed random weighting of
+    the outputs.  Everything runs in float64.  The data and grads of the inputs, and the grads
+    of every other leaf the function uses, are restored afterwards.
 
-    Returns ``True`` or raises :class:`GradcheckError` naming the first input and element
-    whose analytic and numeric gradients differ by more than ``atol + rtol * |numeric|``.
+    Returns ``True`` or raises :class:`GradcheckError` naming the first input, element (and
+    output element) whose analytic and numeric gradients differ by more than
+    ``atol + rtol * |numeric|``.
 
     >>> a, b = Value(2.0), Value(3.0)
     >>> gradcheck(lambda a, b: (a * b + a).tanh(), [a, b])
@@ -74,60 +83,94 @@ def gradcheck(
     for i, v in enumerate(inputs):
         if not isinstance(v, Value):
             raise TypeError(f"gradcheck: input {i} is a {type(v).__name__}, not a Value")
-    saved = [(v.data, v._grad) for v in inputs]
+    saved = {v: (v.data, v._grad) for v in inputs}
+    leaves: list[Value] = []
     try:
         for v in inputs:
             v.data = v.data if type(v.data) is float else v.data.astype(np.float64)
-            v._grad = None
         out = _call(fn, inputs)
-        cotangent = None
-        if type(out.data) is not float:
-            rng = np.random.default_rng(0)
-            cotangent = rng.uniform(0.5, 1.5, out.data.shape) * rng.choice([-1, 1], out.data.shape)
-        _scalar(out, cotangent).backward()
-        analytic = [v.grad for v in inputs]
-        with no_grad():
-            for i, v in enumerate(inputs):
-                if not v.requires_grad:
-                    continue
-                _check_input(fn, inputs, i, v, analytic[i], cotangent, eps, atol, rtol)
+        leaves = [n for n in out.graph() if n.is_leaf and n not in saved]
+        saved.update({n: (n.data, n._grad) for n in leaves})
+        if type(out.data) is float or out.data.size <= FULL_JACOBIAN_LIMIT:
+            _check_jacobian(fn, inputs, out, leaves, eps, atol, rtol)
+        else:
+            _check_weighted(fn, inputs, out, leaves, eps, atol, rtol)
     finally:
-        for v, (data, grad) in zip(inputs, saved):
+        for v, (data, grad) in saved.items():
             v.data, v._grad = data, grad
     return True
 
 
-def _check_input(
-    fn: Callable[..., Value], inputs: list[Value], i: int, v: Value, analytic: Any,
-    cotangent: Any, eps: float, atol: float, rtol: float,
+def _analytic(out: Value, grad: Any, inputs: list[Value], leaves: list[Value]) -> list[Any]:
+    """One backward pass from ``out`` with ``grad``; the inputs' gradients, as arrays."""
+    for v in (*inputs, *leaves):
+        v._grad = None
+    out.backward(grad)
+    return [np.asarray(v.grad, dtype=np.float64) if v.requires_grad else None for v in inputs]
+
+
+def _numeric(
+    fn: Callable[..., Value], inputs: list[Value], v: Value, eps: float
+) -> Iterator[tuple[tuple[int, ...], np.ndarray]]:
+    """Yield ``(element, d out / d v[element])`` by central differences, output-shaped."""
+    def f() -> np.ndarray:  # a copy: the output may be a view of the input being nudged
+        return np.array(_call(fn, inputs).data, dtype=np.float64, copy=True)
+
+    with no_grad():
+        if type(v.data) is float:
+            x = v.data
+            v.data = x + eps
+            fp = f()
+            v.data = x - eps
+            fm = f()
+            v.data = x
+            yield (), (fp - fm) / (2 * eps)
+            return
+        data = v.data
+        for idx in np.ndindex(data.shape):
+            x = data[idx]
+            data[idx] = x + eps
+            fp = f()
+            data[idx] = x - eps
+            fm = f()
+            data[idx] = x
+            yield idx, (fp - fm) / (2 * eps)
+
+
+def _check_jacobian(
+    fn: Callable[..., Value], inputs: list[Value], out: Value, leaves: list[Value], eps: float,
+    atol: float, rtol: float,
 ) -> None:
-    def f() -> float:
-        return _scalar(_call(fn, inputs), cotangent).item()
-
-    if type(v.data) is float:
-        x = v.data
-        v.data = x + eps
-        fp = f()
-        v.data = x - eps
-        fm = f()
-        v.data = x
-        _compare(i, v, (), analytic, (fp - fm) / (2 * eps), atol, rtol)
-        return
-    data = v.data
-    grad = np.asarray(analytic)
-    for idx in np.ndindex(data.shape):
-        x = data[idx]
-        data[idx] = x + eps
-        fp = f()
-        data[idx] = x - eps
-        fm = f()
-        data[idx] = x
-        _compare(i, v, idx, float(grad[idx]), (fp - fm) / (2 * eps), atol, rtol)
+    shape = out.shape
+    rows = {}  # output element -> analytic gradients of every input
+    for o in np.ndindex(shape) if shape else [()]:
+        if shape:
+            onehot = np.zeros(shape, dtype=out.dtype)
+            onehot[o] = 1.0
+            rows[o] = _analytic(out, onehot, inputs, leaves)
+        else:
+            rows[o] = _analytic(out, 1.0, inputs, leaves)
+    for i, v in enumerate(inputs):
+        if not v.requires_grad:
+            continue
+        for idx, column in _numeric(fn, inputs, v, eps):
+            for o, analytic in rows.items():
+                a, n = float(analytic[i][idx]), float(column[o])
+                if not np.isclose(a, n, atol=atol, rtol=rtol):
+                    raise GradcheckError(i, v.label, idx, a, n, o if shape else None)
 
 
-def _compare(
-    i: int, v: Value, idx: tuple[int, ...], analytic: float, numeric: float, atol: float,
-    rtol: float,
+def _check_weighted(
+    fn: Callable[..., Value], inputs: list[Value], out: Value, leaves: list[Value], eps: float,
+    atol: float, rtol: float,
 ) -> None:
-    if not np.isclose(analytic, numeric, atol=atol, rtol=rtol, equal_nan=False):
-        raise GradcheckError(i, v.label, idx, float(analytic), float(numeric))
+    rng = np.random.default_rng(0)
+    c = rng.uniform(0.5, 1.5, out.shape) * rng.choice([-1, 1], out.shape)
+    analytic = _analytic(out, c.astype(out.dtype), inputs, leaves)
+    for i, v in enumerate(inputs):
+        if not v.requires_grad:
+            continue
+        for idx, column in _numeric(fn, inputs, v, eps):
+            a, n = float(analytic[i][idx]), float(np.sum(c * column))
+            if not np.isclose(a, n, atol=atol, rtol=rtol):
+                raise GradcheckError(i, v.label, idx, a, n, weighted=True)

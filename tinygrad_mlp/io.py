@@ -62,6 +62,7 @@ def save(model: Module, path: str | os.PathLike[str]) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent or ".")
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a saved model is an ordinary file
         with os.fdopen(fd, "wb") as f:
             f.write(blob)
             f.flush()
@@ -71,6 +72,12 @@ def save(model: Module, path: str | os.PathLike[str]) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _read(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, str]]:
@@ -123,13 +130,15 @@ def load_model(path: str | os.PathLike[str]) -> MLP:
     return model
 
 
-def torch_state_dict(model: MLP) -> dict[str, np.ndarray]:
+def torch_state_dict(model: MLP, tensors: bool = False) -> dict[str, Any]:
     """The parameters under the names of an ``nn.Sequential`` of ``nn.Linear`` and activations.
 
     Each layer is a ``Linear`` followed by its activation module (none for a linear layer), so
     ``MLP(2, [16, 16, 1])`` maps to ``Sequential(Linear, ReLU, Linear, ReLU, Linear)``:
     ``0.weight``, ``0.bias``, ``2.weight``, ... PyTorch's ``Linear.weight`` has our
-    ``(out, in)`` layout, so the arrays are copied as they are.
+    ``(out, in)`` layout, so the arrays are copied as they are.  With ``tensors=True`` the
+    values are ``torch.Tensor``s (PyTorch needed), so ``net.load_state_dict(...)`` takes them
+    directly; otherwise numpy arrays.
 
     >>> sorted(torch_state_dict(MLP(2, [3, 1], seed=0)))
     ['0.bias', '0.weight', '2.bias', '2.weight']
@@ -140,4 +149,10 @@ def torch_state_dict(model: MLP) -> dict[str, np.ndarray]:
         out[f"{index}.weight"] = np.array(layer.W.data, copy=True)
         out[f"{index}.bias"] = np.array(layer.b.data, copy=True)
         index += 1 if layer.activation_name == "linear" else 2
+    if tensors:
+        try:
+            import torch
+        except ImportError:
+            raise ImportError("torch_state_dict(tensors=True) needs PyTorch installed") from None
+        return {k: torch.from_numpy(v) for k, v in out.items()}
     return out

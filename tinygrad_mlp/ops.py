@@ -442,8 +442,11 @@ class Transpose(Function):
 
     @staticmethod
     def forward(ctx: Value, a: Any, axes: Any) -> Any:
+        out = np.transpose(a, axes)  # validates the axes first
+        if axes is not None:  # argsort in backward needs them non-negative
+            axes = tuple(ax % np.ndim(a) for ax in axes)
         ctx.save_for_backward(axes)
-        return np.transpose(a, axes)
+        return out
 
     @staticmethod
     def backward(ctx: Value, grad: Any) -> tuple[Any, None]:

@@ -37,7 +37,7 @@ class Optimizer:
         for i, p in enumerate(self.params):
             if not isinstance(p, Value):
                 raise TypeError(f"parameter {i} is a {type(p).__name__}, not a Value")
-        if not callable(lr) and not (isinstance(lr, (int, float)) and lr >= 0):
+        if not callable(lr) and not (isinstance(lr, (int, float, np.integer, np.floating)) and lr >= 0):
             raise ValueError(f"lr must be a non-negative number or a schedule, got {lr!r}")
         self.lr = lr
         self.steps = 0
@@ -56,9 +56,15 @@ class Optimizer:
         raise NotImplementedError
 
     def step(self) -> None:
-        """Update every parameter from its gradient once."""
+        """Update every parameter that has a gradient, once.
+
+        Parameters whose gradient was never set since ``zero_grad()`` are skipped (no weight
+        decay or momentum for them), as in ``torch.optim``.
+        """
         lr = self.current_lr()
         for p, state in zip(self.params, self.state):
+            if not p.has_grad:  # not used since zero_grad(): left alone, as in torch.optim
+                continue
             new = self.update(p.data, p.grad, state, lr)
             if type(p.data) is float:
                 p.data = float(new)
