@@ -118,6 +118,90 @@ def test_moons_and_circles_match_scikit_learn_without_noise(n):
         np.testing.assert_array_equal(y1, y2)
 
 
+@pytest.mark.parametrize("make", [make_moons, make_circles, make_spirals, make_regression_1d])
+def test_noise_none_means_no_noise(make):
+    X0, y0 = make(50, noise=0.0, random_state=0)
+    X1, y1 = make(50, noise=None, random_state=0)
+    np.testing.assert_array_equal(X0, X1)
+    np.testing.assert_array_equal(y0, y1)
+
+
+def test_moons_and_circles_default_to_no_noise_as_scikit_learn():
+    sk = pytest.importorskip("sklearn.datasets")
+    for ours, theirs in [(make_moons, sk.make_moons), (make_circles, sk.make_circles)]:
+        X1, y1 = ours(shuffle=False)
+        X2, y2 = theirs(shuffle=False)
+        np.testing.assert_allclose(X1, X2, atol=1e-12)
+        np.testing.assert_array_equal(y1, y2)
+
+
+@pytest.mark.parametrize("n_samples", [(3, 7), (7, 3), (0, 5), [4, 4], np.array([2, 9])])
+def test_moons_and_circles_take_per_class_counts_as_scikit_learn(n_samples):
+    sk = pytest.importorskip("sklearn.datasets")
+    for ours, theirs in [(make_moons, sk.make_moons), (make_circles, sk.make_circles)]:
+        X1, y1 = ours(n_samples, shuffle=False)
+        X2, y2 = theirs(tuple(n_samples), shuffle=False)  # scikit-learn takes only a tuple
+        np.testing.assert_allclose(X1, X2, atol=1e-12)
+        np.testing.assert_array_equal(y1, y2)
+        _, y = ours(n_samples, noise=0.1, random_state=0)
+        assert np.bincount(y, minlength=2).tolist() == list(n_samples)  # (n_out, n_in)
+
+
+def test_blobs_signature_and_defaults_as_scikit_learn():
+    X, y = make_blobs(60, 4, random_state=0)  # n_features positional
+    assert X.shape == (60, 4) and set(y.tolist()) == {0, 1, 2}  # centers=None: 3 centres
+    X, y = make_blobs(random_state=0)
+    assert X.shape == (100, 2) and np.bincount(y).tolist() == [34, 33, 33]
+    X, y = make_blobs(10, centers=None, random_state=0)
+    assert set(y.tolist()) == {0, 1, 2}
+
+
+def test_blobs_take_per_centre_counts():
+    X, y = make_blobs((5, 0, 12, 3), 3, random_state=0)  # centers=None: one per count
+    assert X.shape == (20, 3) and np.bincount(y, minlength=4).tolist() == [5, 0, 12, 3]
+    centres = np.array([[0.0, 0.0], [50.0, 50.0]])
+    X, y = make_blobs([30, 10], centers=centres, cluster_std=0.1, random_state=0)
+    assert np.bincount(y).tolist() == [30, 10]
+    np.testing.assert_allclose(X[y == 1].mean(axis=0), centres[1], atol=0.1)
+    X, y = make_blobs((4, 6), centers=2, random_state=0)  # a count that agrees is fine
+    assert np.bincount(y).tolist() == [4, 6]
+    with pytest.raises(ValueError, match="2 centres"):
+        make_blobs((4, 6, 1), centers=centres)
+    with pytest.raises(ValueError, match="n_samples"):
+        make_blobs((4, -1))
+    with pytest.raises(ValueError, match="n_samples"):
+        make_blobs((4.5, 2))
+
+
+@pytest.mark.parametrize("make", [make_moons, make_circles])
+@pytest.mark.parametrize("n_samples", [(1, 2, 3), (5,), (), (2, -1), (2.5, 3), "ab"])
+def test_moons_and_circles_reject_bad_per_class_counts(make, n_samples):
+    with pytest.raises(ValueError, match="n_samples"):
+        make(n_samples)
+
+
+@pytest.mark.parametrize("make", [make_moons, make_circles, make_spirals, make_blobs,
+                                  make_regression_1d])
+def test_legacy_random_state_is_accepted(make):
+    X1, y1 = make(30, random_state=np.random.RandomState(5))
+    X2, y2 = make(30, random_state=np.random.RandomState(5))
+    np.testing.assert_array_equal(X1, X2)
+    np.testing.assert_array_equal(y1, y2)
+    legacy = np.random.RandomState(5)
+    assert not np.array_equal(make(30, random_state=legacy)[0],
+                              make(30, random_state=legacy)[0])  # the state advances
+
+
+def test_legacy_random_state_in_splits_and_batches():
+    y = np.arange(20)
+    a = train_test_split(y, random_state=np.random.RandomState(1))
+    b = train_test_split(y, random_state=np.random.RandomState(1))
+    np.testing.assert_array_equal(a[1], b[1])
+    order = [b[0].tolist() for b in batches(y, batch_size=5, random_state=np.random.RandomState(2))]
+    again = [b[0].tolist() for b in batches(y, batch_size=5, random_state=np.random.RandomState(2))]
+    assert order == again and sorted(sum(order, [])) == list(range(20))
+
+
 def test_datasets_registry():
     assert DATASETS["moons"] is make_moons and DATASETS["blobs"] is make_blobs
     assert set(DATASETS) >= {"moons", "circles", "spirals", "blobs"}
@@ -168,13 +252,72 @@ def test_train_test_split_counts_fractions_and_reproducibility():
     b = train_test_split(y, test_size=0.5, random_state=1)
     np.testing.assert_array_equal(a[1], b[1])
     tr, te = train_test_split(y, test_size=0.3, shuffle=False)
-    assert tr.tolist() == [3, 4, 5, 6, 7, 8, 9] and te.tolist() == [0, 1, 2]
+    assert tr.tolist() == [0, 1, 2, 3, 4, 5, 6] and te.tolist() == [7, 8, 9]  # as scikit-learn
 
 
 @pytest.mark.parametrize("test_size", [0.0, 1.0, 1.5, 0, 10, -1])
 def test_train_test_split_bad_sizes(test_size):
     with pytest.raises(ValueError, match="test_size"):
         train_test_split(np.arange(10), test_size=test_size)
+
+
+def test_train_test_split_defaults_to_a_quarter_and_takes_train_size_alone():
+    y = np.arange(10)
+    tr, te = train_test_split(y, random_state=0)
+    assert (len(tr), len(te)) == (7, 3)  # test_size=None, train_size=None: 0.25, rounded up
+    tr, te = train_test_split(y, train_size=0.75, random_state=0)
+    assert (len(tr), len(te)) == (7, 3)  # a train fraction is rounded down
+    tr, te = train_test_split(y, train_size=4, random_state=0)
+    assert (len(tr), len(te)) == (4, 6)
+    tr, te = train_test_split(y, test_size=2, train_size=5, random_state=0)
+    assert (len(tr), len(te)) == (5, 2)  # both given: subsets, as scikit-learn
+    assert not set(tr.tolist()) & set(te.tolist())
+
+
+@pytest.mark.parametrize(
+    "test_size,train_size,sizes",
+    [(np.float64(0.3), None, (7, 3)), (np.float32(0.25), None, (7, 3)),
+     (np.int64(3), None, (7, 3)), (None, np.float64(0.65), (6, 4)), (None, np.int32(4), (4, 6)),
+     (np.int64(2), np.int64(5), (5, 2)), (np.float16(0.5), np.uint8(2), (2, 5))],
+)
+def test_train_test_split_numpy_scalars_are_fractions_and_counts(test_size, train_size, sizes):
+    y = np.arange(10)
+    tr, te = train_test_split(y, test_size=test_size, train_size=train_size, random_state=0)
+    assert (len(tr), len(te)) == sizes
+
+
+@pytest.mark.parametrize(
+    "test_size,train_size",
+    [(None, None), (0.2, None), (3, None), (None, 0.6), (None, 6), (2, 5), (0.2, 0.5), (0.5, 5)],
+)
+def test_train_test_split_without_shuffle_matches_scikit_learn(test_size, train_size):
+    sk = pytest.importorskip("sklearn.model_selection")
+    X, y = np.arange(22).reshape(11, 2), np.arange(11)
+    ours = train_test_split(X, y, test_size=test_size, train_size=train_size, shuffle=False)
+    theirs = sk.train_test_split(X, y, test_size=test_size, train_size=train_size, shuffle=False)
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"train_size": 0.0}, "train_size"),
+        ({"train_size": 1.0}, "train_size"),
+        ({"train_size": 10}, "train_size"),
+        ({"train_size": -2}, "train_size"),
+        ({"test_size": 0.6, "train_size": 0.5}, "more than 1"),
+        ({"test_size": 6, "train_size": 5}, "only 10"),
+        ({"test_size": 0.5, "train_size": 6}, "only 10"),
+        ({"test_size": 0.95}, "no train"),
+        ({"test_size": "0.2"}, "test_size"),
+        ({"train_size": True}, "train_size"),
+        ({"test_size": [3]}, "test_size"),
+    ],
+)
+def test_train_test_split_invalid_combinations_are_clear_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        train_test_split(np.arange(10), **kwargs)
 
 
 def test_train_test_split_bad_arrays():

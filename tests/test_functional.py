@@ -302,6 +302,36 @@ def test_list_of_scalar_values_is_stacked_and_gets_gradients():
     assert (a.grad, b.grad) == (1.0, 2.0)
 
 
+def test_list_of_lists_of_scalar_values_is_stacked_into_a_matrix():
+    # the scalar call style of a model with several outputs returns a list per sample
+    from tinygrad_mlp.nn import MLP
+
+    model = MLP(2, [4, 3], seed=0)
+    X = np.array([[0.5, -1.0], [1.0, 2.0], [-0.3, 0.2], [2.0, 0.0]])
+    y = np.array([0, 2, 1, 2])
+    outs = [model(list(x)) for x in X.tolist()]
+    assert isinstance(outs[0], list) and len(outs[0]) == 3
+    ref = model(X)
+    assert cross_entropy(outs, y).item() == pytest.approx(cross_entropy(ref, y).item(), rel=1e-12)
+    assert accuracy(outs, y) == accuracy(ref, y)
+    targets = np.ones((4, 3))
+    assert mse_loss(outs, targets).item() == pytest.approx(mse_loss(ref, targets).item(), rel=1e-12)
+    # gradients reach the parameters through the scalar graph as through the vectorized one
+    model.zero_grad()
+    cross_entropy([model(list(x)) for x in X.tolist()], y).backward()
+    scalar_grads = [np.array(p.grad) for p in model.parameters()]
+    model.zero_grad()
+    cross_entropy(model(X), y).backward()
+    for g, p in zip(scalar_grads, model.parameters(), strict=True):
+        np.testing.assert_allclose(g, p.grad, rtol=1e-10, atol=1e-14)
+
+
+def test_ragged_lists_of_scalar_values_are_a_clear_error():
+    rows = [[Value(1.0), Value(2.0)], [Value(3.0)]]
+    with pytest.raises(ValueError, match="same length"):
+        mse_loss(rows, np.zeros((2, 2)))
+
+
 def test_non_numeric_targets_are_a_type_error():
     with pytest.raises(TypeError, match="targets must be numbers"):
         mse_loss(Value(np.zeros(2)), np.array(["a", "b"]))
@@ -430,6 +460,23 @@ def test_accuracy_takes_argmax_for_several_outputs():
 def test_accuracy_accepts_values_and_lists_of_scalar_values():
     assert accuracy([Value(1.0), Value(-2.0)], [1, -1]) == 1.0
     assert accuracy(Value(np.array([1.0, -2.0])), Value(np.array([-1.0, -1.0]))) == 0.5
+
+
+@pytest.mark.parametrize(
+    "labels", [[1, 2, 1, 2], [0, 1, 2, 1], [-1, 0, 1, 1], [0.5, 1.0, 0.0, 0.0], [3, 3, 3, 3]]
+)
+def test_accuracy_with_one_output_needs_binary_labels(labels):
+    # a threshold splits scores in two: labels {1, 2} would all count as "positive" and
+    # the answer (0.5 here) would mean nothing
+    with pytest.raises(ValueError, match=r"accuracy: .*labels.*-1 and 1.*0 and 1"):
+        accuracy(np.array([[2.0], [-1.0], [0.5], [-0.1]]), labels)
+
+
+@pytest.mark.parametrize("labels", [[1, 1, 1], [0, 0, 0], [-1, -1, -1], [0.0, 1.0, 1.0],
+                                    [True, False, True]])
+def test_accuracy_takes_one_class_and_float_or_bool_binary_labels(labels):
+    acc = accuracy(np.array([1.0, -1.0, 1.0]), labels)
+    assert 0 <= acc <= 1
 
 
 def test_accuracy_shape_mismatch_is_an_error():

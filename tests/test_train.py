@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from tinygrad_mlp.data import make_blobs, make_moons, make_regression_1d
-from tinygrad_mlp.functional import mse_loss, register_loss
+from tinygrad_mlp.functional import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    hinge_loss,
+    mse_loss,
+    register_loss,
+)
 from tinygrad_mlp.nn import MLP
 from tinygrad_mlp.optim import SGD
 from tinygrad_mlp.train import History, evaluate, fit, grid_search, predict
@@ -82,7 +89,7 @@ def test_validation_split_holds_out_data():
         return mse_loss(out, target)
 
     h = fit(model, X_MOONS[:100], Y_MOONS[:100], loss=loss, epochs=2, batch_size=None,
-            validation_split=0.25, seed=0, progress=False)
+            validation_split=0.25, metrics=("accuracy",), seed=0, progress=False)
     assert sizes == [75, 25, 75, 25]  # train step, then validation, per epoch
     assert len(h["val_loss"]) == 2 and len(h["val_accuracy"]) == 2
 
@@ -151,6 +158,38 @@ def test_zero_epochs():
         np.testing.assert_array_equal(v, before[k])
 
 
+@pytest.mark.parametrize(
+    "loss,labels",
+    [("hinge", Y_MOONS), (hinge_loss, Y_MOONS), ("bce", Y_MOONS), (binary_cross_entropy, Y_MOONS),
+     ("bce_with_logits", Y_MOONS), (binary_cross_entropy_with_logits, Y_MOONS),
+     ("cross_entropy", Y_MOONS), (cross_entropy, Y_MOONS)],
+)
+def test_classification_losses_log_accuracy_by_default(loss, labels):
+    binary = loss not in ("cross_entropy", cross_entropy)
+    probs = loss in ("bce", binary_cross_entropy)
+    model = MLP(2, [4, 1 if binary else 2], output_activation="sigmoid" if probs else None, seed=0)
+    X_val, y_val = make_moons(20, noise=0.1, random_state=1)
+    h = fit(model, X_MOONS, labels, loss=loss, epochs=2, validation_data=(X_val, y_val),
+            progress=False)
+    assert set(h.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+
+
+@pytest.mark.parametrize("loss", ["mse", mse_loss, "l1", lambda p, t: mse_loss(p, t)])
+def test_regression_losses_log_no_accuracy_by_default(loss):
+    X, y = make_regression_1d(30, random_state=0)
+    model = MLP(1, [4, 1], seed=0)
+    h = fit(model, X, y, loss=loss, epochs=2, validation_split=0.2, seed=0, progress=False)
+    assert set(h.history) == {"loss", "val_loss"}  # an accuracy of real targets means nothing
+
+
+def test_explicit_metrics_still_apply_to_any_loss():
+    model = MLP(2, [4, 1], seed=0)
+    h = fit(model, X_MOONS, Y_MOONS, loss="mse", metrics=("accuracy",), epochs=2, progress=False)
+    assert len(h["accuracy"]) == 2
+    h = fit(model, X_MOONS, Y_MOONS, loss="hinge", metrics=(), epochs=2, progress=False)
+    assert set(h.history) == {"loss"}
+
+
 # --------------------------------------------------------------------------- early stopping
 def test_early_stopping_stops_and_restores_the_best_weights():
     # the validation targets are the opposite of the training targets: the better the model
@@ -206,6 +245,29 @@ def test_callbacks_see_every_epoch_and_can_stop():
     assert calls[1][1]["loss"] == h["loss"][1] and "accuracy" in calls[1][1]
 
 
+def test_every_callback_is_called_even_after_one_asks_to_stop():
+    calls = []
+
+    def stop(epoch, logs):
+        calls.append(("stop", epoch))
+        return False
+
+    def record(epoch, logs):
+        calls.append(("record", epoch))
+
+    h = fit(MLP(2, [4, 1], seed=0), X_MOONS, Y_MOONS, epochs=5, progress=False,
+            callbacks=[stop, record, stop])
+    assert calls == [("stop", 0), ("record", 0), ("stop", 0)]
+    assert h.stopped_epoch == 0
+
+
+def test_callbacks_given_as_a_one_shot_iterable_run_every_epoch():
+    seen = []
+    fit(MLP(2, [4, 1], seed=0), X_MOONS, Y_MOONS, epochs=3, progress=False,
+        callbacks=(cb for cb in [lambda e, logs: seen.append(e)]))
+    assert seen == [0, 1, 2]
+
+
 def test_callback_returning_none_does_not_stop():
     h = fit(MLP(2, [4, 1], seed=0), X_MOONS, Y_MOONS, epochs=3, progress=False,
             callbacks=[lambda e, logs: None])
@@ -252,8 +314,10 @@ def test_predict_matches_the_model_and_records_no_graph():
 
 def test_evaluate_returns_loss_and_metrics():
     model = MLP(2, [8, 1], seed=0)
-    r = evaluate(model, X_MOONS, Y_MOONS, loss="mse")
+    r = evaluate(model, X_MOONS, Y_MOONS, loss="mse", metrics=("accuracy",))
     assert set(r) == {"loss", "accuracy"}
+    assert set(evaluate(model, X_MOONS, Y_MOONS, loss="mse")) == {"loss"}  # regression: no accuracy
+    assert set(evaluate(model, X_MOONS, Y_MOONS, loss="hinge")) == {"loss", "accuracy"}
     scores = model(X_MOONS).data[:, 0]
     assert r["loss"] == pytest.approx(np.mean((scores - Y_MOONS) ** 2), rel=1e-12)
     assert r["accuracy"] == np.mean((scores > 0) == (Y_MOONS > 0))
@@ -289,7 +353,50 @@ def test_history_plot_saves_a_figure(tmp_path):
     path = tmp_path / "curves.png"
     ax = h.plot(path=str(path))
     assert path.stat().st_size > 0
+    # the losses on the returned axes, the metrics in a second panel of the same figure
     assert sorted(line.get_label() for line in ax.get_lines()) == ["loss", "val_loss"]
+    loss_ax, metric_ax = ax.figure.axes
+    assert loss_ax is ax
+    assert [line.get_label() for line in metric_ax.get_lines()] == ["accuracy"]
+    np.testing.assert_allclose(metric_ax.get_lines()[0].get_ydata(), [0.5, 0.75, 0.875])
+
+
+def test_history_plot_to_a_file_changes_no_global_matplotlib_state(tmp_path, monkeypatch):
+    matplotlib = pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    def no_use(*args, **kwargs):
+        raise AssertionError("History.plot must not switch the matplotlib backend")
+
+    monkeypatch.setattr(matplotlib, "use", no_use)
+    backend, figures = matplotlib.get_backend(), plt.get_fignums()
+    h = History()
+    for v in (1.0, 0.5):
+        h.log("loss", v)
+    ax = h.plot(path=str(tmp_path / "curves.png"))
+    assert (tmp_path / "curves.png").stat().st_size > 0
+    assert type(ax.figure) is Figure and len(ax.figure.axes) == 1  # no metrics: one panel
+    assert matplotlib.get_backend() == backend
+    assert plt.get_fignums() == figures  # not a pyplot figure: nothing to close
+
+
+def test_history_plot_on_given_axes_draws_metrics_on_a_twin_axis():
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    h = History()
+    for v in (1.0, 0.5):
+        h.log("loss", v)
+        h.log("accuracy", 1 - v / 2)
+        h.log("val_accuracy", 1 - v / 3)
+    fig = Figure()
+    ax = fig.subplots()
+    assert h.plot(ax=ax) is ax
+    assert [line.get_label() for line in ax.get_lines()] == ["loss"]
+    twin = [a for a in fig.axes if a is not ax]
+    assert len(twin) == 1
+    assert [line.get_label() for line in twin[0].get_lines()] == ["accuracy", "val_accuracy"]
 
 
 def test_history_plot_without_matplotlib_names_the_extra(monkeypatch):

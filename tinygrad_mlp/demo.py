@@ -25,10 +25,7 @@ def plot_decision_boundary(model: MLP, X: np.ndarray, y: np.ndarray, path: Path)
     >>> X, y = make_moons(50, random_state=0)
     >>> plot_decision_boundary(MLP(2, [4, 1], seed=0), X, y, Path(tempfile.mkdtemp()) / "b.png")
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # not pyplot: no global backend or figure state
 
     from tinygrad_mlp.train import predict
 
@@ -37,12 +34,12 @@ def plot_decision_boundary(model: MLP, X: np.ndarray, y: np.ndarray, path: Path)
     xx, yy = np.meshgrid(np.linspace(x0, x1, 250), np.linspace(y0, y1, 250))
     out = predict(model, np.column_stack([xx.ravel(), yy.ravel()]))
     regions = (out[:, 0] > 0) if out.shape[1] == 1 else out.argmax(axis=1)
-    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    fig = Figure(figsize=(5.5, 4.5))
+    ax = fig.subplots()
     ax.contourf(xx, yy, regions.reshape(xx.shape), cmap="coolwarm", alpha=0.35)
     ax.scatter(X[:, 0], X[:, 1], c=y, cmap="coolwarm", s=14, edgecolors="k", linewidths=0.4)
     ax.set_title("decision boundary")
     fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
 
 
 def _one_neuron(model: MLP, x: np.ndarray) -> Any:
@@ -81,10 +78,7 @@ def run_demo(model: MLP, history: History, X: np.ndarray, y: np.ndarray,
     else:
         plot_decision_boundary(model, X, y, out / "decision_boundary.png")
         written.append(out / "decision_boundary.png")
-        ax = history.plot(path=str(out / "loss_curves.png"))
-        import matplotlib.pyplot as plt
-
-        plt.close(ax.figure)
+        history.plot(path=str(out / "loss_curves.png"))
         written.append(out / "loss_curves.png")
     try:
         from tinygrad_mlp.viz import draw_dot, draw_mlp

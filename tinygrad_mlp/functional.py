@@ -1,7 +1,8 @@
 """Losses, softmax and metrics, built from the operations in :mod:`tinygrad_mlp.ops`.
 
-Predictions may be a tensor ``Value``, an array, or a list of scalar Values (what a model's
-scalar call style returns for a dataset); lists are stacked into one tensor first.
+Predictions may be a tensor ``Value``, an array, a list of scalar Values, or a list of lists
+of scalar Values (what the scalar call style of a model with one, or several, outputs returns
+over a data set); lists are stacked into one tensor first, of shape ``(N,)`` or ``(N, C)``.
 
 Shapes are matched explicitly, never silently broadcast: predictions of shape ``(N, 1)``
 against targets of shape ``(N,)`` are compared row by row (the targets are read as a column);
@@ -38,11 +39,27 @@ Loss = Callable[..., Value]
 _REDUCTIONS = ("mean", "sum")
 
 
+def _is_values(x: Any) -> bool:
+    return isinstance(x, (list, tuple)) and bool(x) and all(isinstance(v, Value) for v in x)
+
+
 def _as_value(x: Any) -> Value:
+    """Predictions as one Value; lists of (lists of) Values are stacked, keeping the graph.
+
+    >>> _as_value([[Value(1.0), Value(2.0)], [Value(3.0), Value(4.0)]]).shape
+    (2, 2)
+    """
     if isinstance(x, Value):
         return x
-    if isinstance(x, (list, tuple)) and x and all(isinstance(v, Value) for v in x):
+    if _is_values(x):
         return ops.Stack.apply(*x)
+    if isinstance(x, (list, tuple)) and x and all(_is_values(row) for row in x):
+        if len({len(row) for row in x}) != 1:
+            raise ValueError(
+                f"a list of lists of Values needs rows of the same length (one per output), "
+                f"got lengths {sorted({len(row) for row in x})}"
+            )
+        return ops.Stack.apply(*[ops.Stack.apply(*row) for row in x])
     return Value(x, requires_grad=False)
 
 
@@ -197,8 +214,9 @@ def accuracy(pred: Any, target: Any, threshold: float | None = None) -> float:
     """Fraction of correct predictions.
 
     With one output per sample, scores are thresholded at 0, or at ``threshold`` (pass 0.5
-    for probabilities from a model ending in a sigmoid); labels may be ±1 or 0/1.  With several
-    outputs per sample, the predicted class is the argmax.
+    for probabilities from a model ending in a sigmoid); labels must be ±1 or 0/1 (anything
+    else is a ``ValueError``).  With several outputs per sample, the predicted class is the
+    argmax.
 
     >>> accuracy(np.array([[2.0], [-1.0], [0.5]]), [1, -1, -1])
     0.6666666666666666
@@ -213,8 +231,15 @@ def accuracy(pred: Any, target: Any, threshold: float | None = None) -> float:
     p = p.reshape(-1)
     if t.reshape(-1).shape != p.shape:
         raise ValueError(f"accuracy: {p.shape[0]} predictions but targets of shape {t.shape}")
+    t = t.reshape(-1)
+    # a threshold makes two classes: other labels, e.g. {1, 2}, would all read as positive
+    if not (np.isin(t, (-1, 1)).all() or np.isin(t, (0, 1)).all()):
+        raise ValueError(
+            f"accuracy: with one output per sample the labels must be -1 and 1 or 0 and 1, "
+            f"got {np.unique(t)[:10].tolist()}; for more classes give one output per class"
+        )
     cut = 0.0 if threshold is None else threshold
-    return float(np.mean((p > cut) == (t.reshape(-1) > 0)))  # labels ±1 or 0/1 alike
+    return float(np.mean((p > cut) == (t > 0)))  # labels ±1 or 0/1 alike
 
 
 LOSSES: dict[str, Loss] = {

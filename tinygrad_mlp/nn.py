@@ -112,7 +112,9 @@ class Module:
     """Base class of models: parameters, names, modes and state.
 
     Parameters are the ``Value`` attributes of a module (in the order they were set), and
-    those of its sub-modules, which may also sit in lists.
+    those of its sub-modules.  Values and sub-modules may also sit in lists or tuples (e.g.
+    micrograd's ``self.w = [Value(...), ...]``): item ``i`` of ``w`` is named ``w.i``.
+    Attributes whose names start with ``_`` are private, never parameters.
 
     >>> m = MLP(2, [3, 1], seed=0)
     >>> [name for name, _ in m.named_parameters()]
@@ -128,18 +130,10 @@ class Module:
         raise NotImplementedError
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
-        """Yield ``(name, parameter)`` pairs with dotted names like ``layers.0.W``."""
+        """Yield ``(name, parameter)`` pairs with dotted names like ``layers.0.W`` or ``w.0``."""
         for name, attr in vars(self).items():
-            if name.startswith("_"):
-                continue
-            if isinstance(attr, Value):
-                yield prefix + name, attr
-            elif isinstance(attr, Module):
-                yield from attr.named_parameters(f"{prefix}{name}.")
-            elif isinstance(attr, (list, tuple)):
-                for i, item in enumerate(attr):
-                    if isinstance(item, Module):
-                        yield from item.named_parameters(f"{prefix}{name}.{i}.")
+            if not name.startswith("_"):
+                yield from _named_in(prefix + name, attr)
 
     def parameters(self) -> list[Value]:
         """All parameters, in the order of :meth:`named_parameters`."""
@@ -148,18 +142,17 @@ class Module:
         return out
 
     def _collect(self, out: list[Value]) -> None:
-        # parameters() without building names: training loops call it every step
+        # parameters() without building names: training loops call it every step.  It must
+        # find what named_parameters() finds, in the same order (a test checks both ways).
         for name, attr in vars(self).items():
+            if name[0] == "_":
+                continue
             if isinstance(attr, Value):
-                if name[0] != "_":
-                    out.append(attr)
+                out.append(attr)
             elif isinstance(attr, Module):
-                if name[0] != "_":
-                    attr._collect(out)
-            elif isinstance(attr, (list, tuple)) and name[0] != "_":
-                for item in attr:
-                    if isinstance(item, Module):
-                        item._collect(out)
+                attr._collect(out)
+            elif isinstance(attr, (list, tuple)):
+                _collect_in(attr, out)
 
     def num_parameters(self) -> int:
         """The number of trainable numbers (weights and biases)."""
@@ -195,8 +188,12 @@ class Module:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Copy arrays into the parameters by name, all or nothing.
 
-        Missing, unexpected and wrongly shaped entries are all listed in one ``ValueError``
-        and no parameter is changed.
+        Missing, unexpected and wrongly shaped entries, and arrays of other than integer or
+        float dtype, are all listed in one ``ValueError`` and no parameter is changed.
+
+        >>> a, b = Layer(2, 3, seed=0), Layer(2, 3, seed=1)
+        >>> b.load_state_dict(a.state_dict()); bool((b.W.data == a.W.data).all())
+        True
         """
         params = dict(self.named_parameters())
         problems = []
@@ -210,11 +207,16 @@ class Module:
         for name, p in params.items():
             if name in state:
                 arr = np.asarray(state[name])
+                fits = True
                 if arr.shape != p.shape:
                     problems.append(f"{name}: shape {arr.shape} in the state, {p.shape} in the model")
-                elif not np.issubdtype(arr.dtype, np.number):
-                    problems.append(f"{name}: dtype {arr.dtype} is not numeric")
-                else:
+                    fits = False
+                # only integers and floats cast into float parameters without losing meaning:
+                # complex would drop its imaginary part, timedelta its unit, bool is no weight
+                if arr.dtype.kind not in "iuf":
+                    problems.append(f"{name}: dtype {arr.dtype} is not an integer or float dtype")
+                    fits = False
+                if fits:
                     arrays[name] = arr
         if problems:
             raise ValueError("load_state_dict refused the state: " + "; ".join(problems))
@@ -240,6 +242,28 @@ class Module:
                     lines.append(f"  ({key}): {body}")
         lines.append(f")  # {self.num_parameters()} parameters")
         return "\n".join(lines)
+
+
+def _named_in(name: str, attr: Any) -> Iterator[tuple[str, Value]]:
+    """The parameters in one attribute: a Value, a Module, or a (nested) list or tuple of them."""
+    if isinstance(attr, Value):
+        yield name, attr
+    elif isinstance(attr, Module):
+        yield from attr.named_parameters(name + ".")
+    elif isinstance(attr, (list, tuple)):
+        for i, item in enumerate(attr):
+            yield from _named_in(f"{name}.{i}", item)
+
+
+def _collect_in(items: list[Any] | tuple[Any, ...], out: list[Value]) -> None:
+    """``_named_in`` for a list or tuple, without the names (``Module._collect``'s fast path)."""
+    for item in items:
+        if isinstance(item, Value):
+            out.append(item)
+        elif isinstance(item, Module):
+            item._collect(out)
+        elif isinstance(item, (list, tuple)):
+            _collect_in(item, out)
 
 
 def _rng(seed: SeedLike) -> np.random.Generator:

@@ -17,13 +17,32 @@ import numpy as np
 
 from tinygrad_mlp.data import batches, train_test_split
 from tinygrad_mlp.engine import Value, no_grad
-from tinygrad_mlp.functional import accuracy, cross_entropy, get_loss, l2_penalty
+from tinygrad_mlp.functional import (
+    accuracy,
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    get_loss,
+    hinge_loss,
+    l2_penalty,
+)
 from tinygrad_mlp.nn import MLP, Module
 from tinygrad_mlp.optim import SGD, Adam, Optimizer
 
 __all__ = ["History", "fit", "evaluate", "predict", "grid_search", "format_table", "METRICS"]
 
 METRICS: dict[str, Callable[..., float]] = {"accuracy": accuracy}
+
+# the losses whose targets are class labels: only for them is accuracy a default metric
+_CLASSIFICATION_LOSSES: tuple[str | Callable[..., Value], ...] = (
+    "hinge", "bce", "bce_with_logits", "cross_entropy",
+    hinge_loss, binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
+)
+
+
+def _default_metrics(loss: str | Callable[..., Value]) -> tuple[str, ...]:
+    """``("accuracy",)`` for a classification loss, ``()`` for the rest (e.g. regression)."""
+    return ("accuracy",) if loss in _CLASSIFICATION_LOSSES else ()
 
 
 @dataclass
@@ -49,26 +68,56 @@ class History:
         return len(self.history.get("loss", []))
 
     def plot(self, ax: Any = None, path: str | None = None) -> Any:
-        """Plot the loss curves (and metrics) with matplotlib; save to ``path`` if given."""
-        try:
-            import matplotlib
+        """Plot the losses and, in a second panel, the metrics; save to ``path`` if given.
 
-            if ax is None and path is not None:
-                matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
+        Without ``ax``, a new figure is made: a pyplot one (shown by a notebook) when there is
+        no ``path``, else a plain ``matplotlib.figure.Figure`` that changes no global state
+        and needs no closing.  On a given ``ax`` the metrics go onto a twin y-axis, since
+        its figure's layout is the caller's.  Returns the axes of the losses.
+
+        >>> h = History({"loss": [1.0, 0.5], "accuracy": [0.6, 0.9]})
+        >>> import tempfile, os
+        >>> ax = h.plot(path=os.path.join(tempfile.mkdtemp(), "curves.png"))
+        >>> [line.get_label() for a in ax.figure.axes for line in a.get_lines()]
+        ['loss', 'accuracy']
+        """
+        try:
+            from matplotlib.figure import Figure
+            from matplotlib.ticker import MaxNLocator
         except ImportError:
             raise ImportError(
                 "History.plot() needs matplotlib: pip install \"tinygrad_mlp[plot]\""
             ) from None
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 4))
-        epochs = range(1, self.epochs + 1)
-        for key, values in self.history.items():
-            if key.endswith("loss"):
-                ax.plot(epochs, values, label=key)
+        losses = {k: v for k, v in self.history.items() if k.endswith("loss")}
+        metrics = {k: v for k, v in self.history.items() if not k.endswith("loss")}
+        if ax is not None:
+            metric_ax = ax.twinx() if metrics else None
+        else:
+            size = (10, 4) if metrics else (6, 4)
+            if path is None:
+                import matplotlib.pyplot as plt
+
+                fig = plt.figure(figsize=size, layout="constrained")
+            else:  # never matplotlib.use(): it would switch a notebook's backend for good
+                fig = Figure(figsize=size, layout="constrained")
+            axes = fig.subplots(1, 2 if metrics else 1, squeeze=False)[0]
+            ax, metric_ax = axes[0], (axes[1] if metrics else None)
+        for i, (key, values) in enumerate(losses.items()):
+            ax.plot(range(1, len(values) + 1), values, color=f"C{i}", label=key)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 1.5
         ax.set_ylabel("loss")
-        ax.legend()
+        if losses:
+            ax.legend()
+        if metric_ax is not None:
+            # colours after the losses': on a twin axis the two sets of lines share a plot
+            for i, (key, values) in enumerate(metrics.items(), start=len(losses)):
+                metric_ax.plot(range(1, len(values) + 1), values, color=f"C{i}", label=key)
+            names = dict.fromkeys(k.removeprefix("val_") for k in metrics)
+            metric_ax.set_xlabel("epoch")
+            metric_ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            metric_ax.set_ylabel(", ".join(names))
+            metric_ax.legend()
         if path is not None:
             ax.figure.savefig(path, dpi=120, bbox_inches="tight")
         return ax
@@ -96,15 +145,20 @@ def predict(model: Module, X: Any, batch_size: int = 1024) -> np.ndarray:
 
 def evaluate(
     model: Module, X: Any, y: Any, loss: str | Callable[..., Value] = "mse",
-    metrics: Sequence[str] = ("accuracy",),
+    metrics: Sequence[str] | None = None,
 ) -> dict[str, float]:
     """Loss and metrics of ``model`` on ``(X, y)``, without recording a graph.
+
+    ``metrics=None`` means accuracy for the classification losses and none otherwise, as in
+    :func:`fit`.
 
     >>> model = MLP(2, [3, 1], seed=0)
     >>> sorted(evaluate(model, np.zeros((4, 2)), [1, -1, 1, -1], loss="hinge"))
     ['accuracy', 'loss']
     """
     loss_fn = get_loss(loss)
+    if metrics is None:
+        metrics = _default_metrics(loss)
     with no_grad():
         out = model(np.asarray(X))
         result = {"loss": float(loss_fn(out, y).data)}
@@ -140,7 +194,7 @@ def fit(
     batch_size: int | None = 32,
     validation_data: tuple[Any, Any] | None = None,
     validation_split: float | None = None,
-    metrics: Sequence[str] = ("accuracy",),
+    metrics: Sequence[str] | None = None,
     early_stopping: int | None = None,
     l2: float = 0.0,
     callbacks: Iterable[Callable[[int, dict[str, float]], Any]] = (),
@@ -152,8 +206,10 @@ def fit(
     ``optimizer`` defaults to Adam with learning rate ``lr``.  ``batch_size=None`` uses the
     whole set per step.  ``early_stopping=patience`` stops when the validation loss has not
     improved for that many epochs and restores the best weights.  ``l2`` adds
-    ``l2 * sum(p**2)`` to the loss.  Each callback is called as ``callback(epoch, logs)``; one
-    returning ``False`` stops training.  The progress bar shows when output is a terminal,
+    ``l2 * sum(p**2)`` to the loss.  ``metrics=None`` logs ``accuracy`` for the classification
+    losses (hinge, bce, bce_with_logits, cross_entropy) and nothing more for any other loss.
+    Every callback is called each epoch as ``callback(epoch, logs)``; training stops after
+    the epoch if any returned ``False``.  The progress bar shows when output is a terminal,
     unless ``progress=False``.
 
     >>> from tinygrad_mlp.data import make_moons
@@ -177,7 +233,10 @@ def fit(
     if early_stopping is not None and validation_data is None:
         raise ValueError("early_stopping needs validation_data or validation_split")
     loss_fn = get_loss(loss)
+    if metrics is None:
+        metrics = _default_metrics(loss)
     metric_fns = {name: _metric(name) for name in metrics}
+    callbacks = list(callbacks)  # called every epoch: a generator would run out after one
     opt = optimizer if optimizer is not None else Adam(model.parameters(), lr=lr)
     params = model.parameters()
     rng = np.random.default_rng(seed)
@@ -214,7 +273,10 @@ def fit(
             if bar is not None:
                 bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()})
                 bar.update(1)
-            stop = any(cb(epoch, logs) is False for cb in callbacks)
+            # a list, not any(...) over a generator: that would skip the callbacks after the
+            # first one returning False, which then miss the epoch (loggers, checkpoints)
+            replies = [cb(epoch, logs) for cb in callbacks]
+            stop = any(reply is False for reply in replies)
             if early_stopping is not None:
                 if logs["val_loss"] < best:
                     best, waited, history.best_epoch = logs["val_loss"], 0, epoch
@@ -250,13 +312,14 @@ def grid_search(
     optimizer: str = "adam",
     epochs: int = 20,
     batch_size: int | None = 32,
-    metric: str = "accuracy",
+    metric: str | None = None,
     seed: int = 0,
 ) -> list[dict[str, Any]]:
     """Train one MLP per combination of the note's hyperparameters; rank them on validation data.
 
     Returns one row per combination — ``lr``, ``hidden_layers``, ``neurons``, ``activation``,
     ``val_loss``, ``val_<metric>``, ``parameters`` — best (lowest validation loss) first.
+    ``metric=None`` means accuracy for the classification losses and none otherwise.
 
     >>> from tinygrad_mlp.data import make_moons
     >>> X, y = make_moons(100, noise=0.1, random_state=0)
@@ -272,6 +335,8 @@ def grid_search(
         X_val, y_val = validation_data
     if n_outputs is None:
         n_outputs = int(y.max()) + 1 if get_loss(loss) is cross_entropy else 1
+    if metric is None:
+        metric = next(iter(_default_metrics(loss)), None)
     optimizers = {"adam": Adam, "sgd": SGD}
     if optimizer not in optimizers:
         raise ValueError(f"unknown optimizer {optimizer!r}; valid: {', '.join(optimizers)}")
