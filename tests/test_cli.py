@@ -24,8 +24,8 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *words: str) -> N
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) >= 1
-    last = lines[-1]
+    assert len(lines) == 1, result.stderr
+    last = lines[0]
     for word in words:
         assert word in last, (word, result.stderr)
 
@@ -74,6 +74,12 @@ def test_train_then_predict(tmp_path):
     (["train", "--hidden", "0", "--save", "m.safetensors"], ["positive"]),
     (["demo", "--lr", "-1"], ["positive"]),
     (["predict", "missing.safetensors", "--input", "1,2"], ["no model file", "missing.safetensors"]),
+    (["demo", "--hidden", ""], ["at least one layer size"]),
+    (["demo", "--hidden", ","], ["at least one layer size"]),
+    (["demo", "--seed", "-1"], ["--seed", "0 or more"]),
+    (["demo", "--samples", "100000000000"], ["--samples", "between"]),
+    (["train", "--save", "no/such/folder/m.safetensors"], ["does not exist"]),
+    (["graph", "--mlp", "1000000,1000000", "-o", "g.svg"], ["error"]),
 ])
 def test_bad_arguments_give_one_line_and_nonzero_exit(tmp_path, args, words):
     assert_one_line_error(run(*args, cwd=tmp_path), *words)
@@ -106,6 +112,11 @@ def test_demo_writes_every_file_it_lists(tmp_path):
     for path in listed:
         assert Path(path).is_file() and Path(path).stat().st_size > 0
     assert "train accuracy" in result.stdout and "validation accuracy" in result.stdout
+    if shutil.which("dot"):  # the neuron's picture shows a real backward pass, not all zeros
+        import re
+
+        grads = [float(g) for g in re.findall(r"grad (-?[0-9.]+)", (out / "neuron_graph.svg").read_text())]
+        assert sum(g != 0.0 for g in grads) >= 3  # a dead ReLU would leave only the root
 
 
 def test_demo_without_dot_writes_dot_source_and_says_how_to_install(tmp_path):

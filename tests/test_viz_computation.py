@@ -244,7 +244,7 @@ def test_highlight_and_hide_constants():
     source = draw_dot(y, highlight=[x], hide_constants=True, notation="plain").source
     assert 'penwidth=4' in source and source.count("penwidth=4") == 1
     assert "data 2.0000" not in source and "data 1.0000" not in source  # the constants are gone
-    assert 'label="* 2.0000"' in source and 'label="+ 1.0000"' in source
+    assert 'label="2.0000 *"' in source and 'label="+ 1.0000"' in source  # each on its side
     shown = draw_dot(y, notation="plain").source
     assert "data 2.0000" in shown
 
@@ -363,3 +363,14 @@ def test_only_values_can_be_drawn():
         draw_dot(3.0)
     with pytest.raises(TypeError, match="highlight"):
         draw_dot(expression(), highlight=["a"])
+
+
+def test_hidden_constants_keep_their_side_and_exponents_show():
+    x = Value(3.0, label="x")
+    labels = {}
+    for name, e in {"x-2": x - 2, "2-x": 2 - x, "x/2": x / 2, "2/x": 2 / x, "2**x": 2 ** x}.items():
+        labels[name] = draw_dot(e, hide_constants=True, notation="plain").source
+    assert 'label="- 2.0000"' in labels["x-2"] and 'label="2.0000 -"' in labels["2-x"]
+    assert 'label="/ 2.0000"' in labels["x/2"] and 'label="2.0000 /"' in labels["2/x"]
+    assert 'label="2.0000 **"' in labels["2**x"]
+    assert 'label="**2"' in draw_dot(x ** 2, notation="plain").source

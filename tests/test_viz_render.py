@@ -126,3 +126,28 @@ def test_notebook_shows_svg_and_can_switch_to_png():
         set_notebook_format("svg")
     with pytest.raises(ValueError):
         g.notebook_format = "gif"
+
+
+def test_script_fonts_are_for_svg_only():
+    from tinygrad_mlp import MLP
+    from tinygrad_mlp.viz.render import _without_script_fonts
+
+    y = MLP(2, [2, 1], seed=0)([1.0, 2.0])
+    drawing = draw_dot(y)
+    assert '<FONT POINT-SIZE="9"><SUB>' in drawing.source
+    stripped = _without_script_fonts(drawing).source
+    assert "<FONT POINT-SIZE" not in stripped and "<SUB>" in stripped and "<SUP>" in stripped
+    assert drawing.source.count("<SUB>") == stripped.count("<SUB>")
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="needs the Graphviz dot program")
+def test_rendered_files_are_ordinary_files(tmp_path):
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    try:
+        path = render(draw_dot(Value(1.0, label="a") * 2), tmp_path / "g.svg")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644

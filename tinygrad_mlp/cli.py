@@ -11,13 +11,16 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
 from tinygrad_mlp import __version__
 
 __all__ = ["main"]
+
+
+MAX_SAMPLES = 1_000_000  # more would not fit a laptop's memory and patience
 
 
 class UsageError(Exception):
@@ -32,9 +35,21 @@ def _hidden(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(
             f"--hidden takes layer sizes separated by commas, like 16,16; got {text!r}"
         ) from None
+    if not sizes:
+        raise argparse.ArgumentTypeError("--hidden needs at least one layer size, like 16,16")
     if any(n < 1 for n in sizes):
         raise argparse.ArgumentTypeError(f"layer sizes must be positive, got {text!r}")
     return sizes
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--seed takes a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"--seed must be 0 or more, got {text!r}")
+    return value
 
 
 def _positive_float(text: str) -> float:
@@ -76,16 +91,23 @@ def _add_training_arguments(p: argparse.ArgumentParser, epochs: int) -> None:
     p.add_argument("--lr", type=_positive_float, default=0.1, help="learning rate (default: 0.1)")
     p.add_argument("--epochs", type=int, default=epochs, help=f"epochs (default: {epochs})")
     p.add_argument("--batch-size", type=int, default=32, help="batch size (default: 32)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed (default: 0)")
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (the usage is one ``--help`` away)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tinygrad-mlp",
         description="Train, save, run and draw small neural networks built on a tiny autograd engine.",
     )
     parser.add_argument("--version", action="version", version=f"tinygrad-mlp {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
     demo = sub.add_parser(
@@ -126,8 +148,8 @@ def _parser() -> argparse.ArgumentParser:
 def _load_data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, int]:
     from tinygrad_mlp.data import DATASETS
 
-    if args.samples < 10:
-        raise UsageError(f"--samples must be at least 10, got {args.samples}")
+    if not 10 <= args.samples <= MAX_SAMPLES:
+        raise UsageError(f"--samples must be between 10 and {MAX_SAMPLES}, got {args.samples}")
     if args.epochs < 1:
         raise UsageError(f"--epochs must be at least 1, got {args.epochs}")
     if args.batch_size < 1:
@@ -169,10 +191,12 @@ def _train(args: argparse.Namespace) -> tuple[Any, Any, np.ndarray, np.ndarray, 
 def _cmd_train(args: argparse.Namespace) -> int:
     from tinygrad_mlp.io import save
 
-    model, *_ = _train(args)
-    path = Path(args.save)
+    path = Path(args.save)  # checked before training, not after
     if path.is_dir():
         raise UsageError(f"--save {path} is a directory; give a file name like model.safetensors")
+    if not path.parent.is_dir():
+        raise UsageError(f"--save {path}: the folder {path.parent} does not exist")
+    model, *_ = _train(args)
     save(model, path)
     print(f"wrote {path}")
     return 0
@@ -204,6 +228,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from tinygrad_mlp.demo import run_demo
 
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise UsageError(f"--out {args.out} is a file; give a folder for the demo's pictures")
     model, history, X, y, _ = _train(args)
     written, notes = run_demo(model, history, X, y, Path(args.out))
     for note in notes:
@@ -237,6 +263,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except UsageError as e:
         return _fail(str(e))
+    except MemoryError:
+        return _fail("not enough memory for that; try smaller sizes")
     except (ValueError, TypeError, OSError, ImportError) as e:
         # bad files and bad values reach here: one line, no traceback
         return _fail(str(e) or type(e).__name__)

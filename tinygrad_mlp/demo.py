@@ -42,9 +42,21 @@ def plot_decision_boundary(model: MLP, X: np.ndarray, y: np.ndarray, path: Path)
     fig.savefig(path, dpi=120, bbox_inches="tight")
 
 
-def _one_neuron(model: MLP, x: np.ndarray) -> Any:
-    """Neuron a^(1)_1 of the first layer on one sample, after its backward pass."""
-    a = model.layers[0](list(map(float, x)))[0]
+def _one_neuron(model: MLP, X: np.ndarray) -> Any:
+    """One neuron of the first layer on one sample, after its backward pass.
+
+    The first (sample, neuron) whose weighted sum is positive, so that a ReLU passes the
+    gradient on and the picture shows a backward pass rather than a row of zeros.
+    """
+    layer = model.layers[0]
+    for x in X:
+        z = layer.W.data @ x + layer.b.data
+        alive = np.flatnonzero(z > 0)
+        if alive.size:
+            a = layer(list(map(float, x)))[alive[0]]
+            break
+    else:
+        a = layer(list(map(float, X[0])))[0]
     a.backward()
     return a
 
@@ -87,5 +99,5 @@ def run_demo(model: MLP, history: History, X: np.ndarray, y: np.ndarray,
                      "pip install graphviz")
         return written, notes
     _write_graph(draw_mlp(model), out / "architecture.svg", written, notes)
-    _write_graph(draw_dot(_one_neuron(model, X[0])), out / "neuron_graph.svg", written, notes)
+    _write_graph(draw_dot(_one_neuron(model, X)), out / "neuron_graph.svg", written, notes)
     return written, notes

@@ -130,7 +130,9 @@ def draw_mlp(
     dx = 3.2 if labelled else 2.0
     dy = 1.1 if labelled else 0.8
     g = Drawing(engine="neato")
-    g.graph_attr.update(splines="false", overlap="true", outputorder="edgesfirst", pad="0.3")
+    # layout=neato in the source too, so `dot -Tsvg file.dot` keeps the pinned positions
+    g.graph_attr.update(layout="neato", splines="false", overlap="true", outputorder="edgesfirst",
+                        pad="0.3")
     if title:
         g.graph_attr.update(label=_text(f"<B>{labels.html_text(title)}</B>", notation)
                             if notation == "html" else labels.dot_text(title), labelloc="t")

@@ -21,6 +21,7 @@ from typing import Any
 
 import graphviz
 
+from tinygrad_mlp import ops
 from tinygrad_mlp.engine import Value
 from tinygrad_mlp.viz import colors, labels
 from tinygrad_mlp.viz.render import Drawing
@@ -420,15 +421,29 @@ class _Builder:
         self.out_id[n] = vid
         if self._has_op_node(n):
             oid = f"o{i}"
-            text = n.op or "?"
-            if o.hide_constants:
-                consts = [p for p in n.parents if _is_hidden_constant(p)]
-                if consts:
-                    text += " " + ", ".join(self.num(c.data) for c in consts)
+            text = self.op_text(n)
             scene.nodes.append(SceneNode(oid, self.op_attrs(text, active=n is self.current), cluster))
             scene.op_ids[n] = oid
             scene.edges.append(SceneEdge(oid, vid))
             self.in_id[n] = oid
+
+    def op_text(self, n: Value) -> str:
+        """The operation's name, with a number exponent and any hidden constant in its place.
+
+        ``x - 2`` reads "- 2" and ``2 - x`` reads "2 -", so the label still states the maths.
+        """
+        text = n.op or "?"
+        if n.function is ops.PowConst:
+            text += f"{n.saved_values[1]:g}"  # x**2 reads "**2"
+        if self.opts.hide_constants:
+            parents = n.parents
+            hidden = [_is_hidden_constant(p) for p in parents]
+            if len(parents) == 2 and hidden[0] != hidden[1]:
+                c = self.num((parents[0] if hidden[0] else parents[1]).data)
+                return f"{c} {text}" if hidden[0] else f"{text} {c}"
+            if any(hidden):
+                text += " " + ", ".join(self.num(p.data) for p, h in zip(parents, hidden) if h)
+        return text
 
     # ------------------------------------------------------------------ bias as w_j0 x_0
     def _add_bias_inputs(self, visible: list[Value]) -> None:

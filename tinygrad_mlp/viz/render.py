@@ -11,6 +11,7 @@ no Graphviz at all.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,14 @@ class Drawing(graphviz.Digraph):
         self._jupyter_mimetype = graphviz.jupyter_integration.get_jupyter_format_mimetype(fmt)
 
     def pipe(self, *args: Any, **kwargs: Any) -> Any:  # noqa: D102 - as graphviz.Digraph
+        fmt = kwargs.get("format", args[0] if args else None) or self.format
+        if fmt != "svg":
+            # the small FONT around <SUB>/<SUP> is for SVG only: the other renderers shrink
+            # scripts themselves, and would shrink them twice
+            return _without_script_fonts(self)._pipe_checked(*args, **kwargs)
+        return self._pipe_checked(*args, **kwargs)
+
+    def _pipe_checked(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return super().pipe(*args, **kwargs)
         except GraphvizNotFoundError:
@@ -128,6 +137,15 @@ class Drawing(graphviz.Digraph):
             return {"text/plain": str(e)}
 
 
+_SCRIPT_FONT = re.compile(r'<FONT POINT-SIZE="\d+(?:\.\d+)?">(<(SUB|SUP)>.*?</\2>)</FONT>')
+
+
+def _without_script_fonts(graph: Drawing) -> Drawing:
+    copy = graph.copy()
+    copy.body = [_SCRIPT_FONT.sub(r"\1", line) for line in copy.body]
+    return copy
+
+
 def _with_dpi(graph: graphviz.Digraph, dpi: float) -> graphviz.Digraph:
     copy = graph.copy()
     copy.graph_attr["dpi"] = f"{float(dpi):g}"
@@ -151,6 +169,9 @@ def _write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600; a picture is an ordinary file
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
