@@ -3,7 +3,10 @@
 * the scalar graph of ``MLP(2, [16, 16, 1])`` on one sample (one node per weight: ~1,600
   drawn nodes, above the 1,000-node warning: this is the largest graph worth drawing whole);
 * a full micrograd demo step in the scalar call style — 100 samples of two moons, hinge loss
-  plus L2, ``backward()`` — drawn with ``collapse="layer"`` (the whole graph has ~100,000 nodes).
+  plus L2, ``backward()`` — drawn with ``collapse="layer"`` (the whole graph has ~100,000 nodes);
+* the same step written literally as micrograd's demo does (``(1 + -yi*si).relu()`` per sample,
+  ``sum(losses)``, ``sum((p*p).sum() ...)``): the per-call loss terms merge like the calls and
+  the ``sum`` chains become one node each, so ``collapse="layer"`` draws a few dozen nodes.
 
     python benchmarks/viz_render.py
 """
@@ -35,7 +38,7 @@ def timed(fn, repeat: int = 3):
 
 
 def report(name: str, build_graph, repeat: int = 3, **options) -> None:
-    root = build_graph()
+    t_graph, root = timed(build_graph, 1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LargeGraphWarning)
         t_build, dot = timed(lambda: draw_dot(root, **options), repeat)
@@ -44,6 +47,7 @@ def report(name: str, build_graph, repeat: int = 3, **options) -> None:
     print(f"{name}")
     print(f"  graph: {len(root.graph()):>7} values   drawing: {nodes} nodes, "
           f"{len(svg) / 1e3:.0f} kB of SVG")
+    print(f"  forward+backward: {t_graph * 1e3:8.1f} ms")
     print(f"  build (draw_dot): {t_build * 1e3:8.1f} ms   render (dot -Tsvg): {t_render * 1e3:8.1f} ms")
 
 
@@ -64,10 +68,28 @@ def demo_step():
     return loss
 
 
+def literal_step():
+    """micrograd's demo step exactly as its notebook writes it, in our scalar call style."""
+    X, y = make_moons(100, noise=0.1, random_state=1)
+    y = y * 2 - 1
+    model = MLP(2, [16, 16, 1], seed=0)
+    scores = [model(list(x)) for x in X.tolist()]
+    losses = [(1 + -yi * si).relu() for yi, si in zip(y.tolist(), scores)]
+    data_loss = sum(losses) * (1.0 / len(losses))
+    reg_loss = 1e-4 * sum((p * p).sum() for p in model.parameters())
+    loss = data_loss + reg_loss
+    loss.backward()
+    return loss
+
+
 if __name__ == "__main__":
     report("MLP(2, [16, 16, 1]), one sample, whole scalar graph", one_sample)
     report("MLP(2, [16, 16, 1]), one sample, collapse='neuron'", one_sample, collapse="neuron")
     report("micrograd demo step (100 samples, hinge loss), collapse='layer'", demo_step,
            collapse="layer")
     report("micrograd demo step (100 samples, hinge loss), collapse='neuron'", demo_step,
+           collapse="neuron")
+    report("literal micrograd step (sum(losses), sum of p*p), collapse='layer'", literal_step,
+           collapse="layer")
+    report("literal micrograd step (sum(losses), sum of p*p), collapse='neuron'", literal_step,
            collapse="neuron")

@@ -163,6 +163,26 @@ def test_clusters_per_layer_and_neuron():
 
 
 @needs_dot
+@pytest.mark.parametrize("rankdir", ["LR", "TB"])
+def test_inputs_come_before_layer_1(rankdir):
+    y = small_mlp()
+    dot = draw_dot(y, rankdir=rankdir, notation="plain")
+    assert "cluster_in_0" in dot.source  # the inputs keep their cluster
+    ids = {n: f"v{i}" for i, n in enumerate(y.graph())}
+    pos = {}
+    for line in dot.pipe(format="plain").decode().splitlines():
+        parts = line.split()
+        if parts[0] == "node":
+            pos[parts[1]] = (float(parts[2]), float(parts[3]))
+    inputs = [pos[ids[n]] for n in y.graph() if n.role == "input"]
+    weights = [pos[ids[n]] for n in y.graph() if n.role == "weight" and n.index[0] == 1]
+    if rankdir == "LR":  # left of layer 1's weights
+        assert max(x for x, _ in inputs) < min(x for x, _ in weights)
+    else:  # above them (y grows upwards in dot's plain output)
+        assert min(y for _, y in inputs) > max(y for _, y in weights)
+
+
+@needs_dot
 def test_bias_as_w0_on_a_constant_input():
     y = small_mlp()
     y.backward()
@@ -215,6 +235,102 @@ def test_neurons_are_kept_in_order_when_collapsed():
         line = next(line for line in source.splitlines() if line.strip().startswith(f"{gid} ["))
         labels_in_order.append(line.split("a(1)_")[1][0])
     assert labels_in_order == ["1", "2", "3", "4"]
+
+
+def micrograd_step(n: int = 100):
+    """micrograd's demo step written literally with the scalar call style."""
+    from tinygrad_mlp.data import make_moons
+
+    X, y = make_moons(n, noise=0.1, random_state=1)
+    y = y * 2 - 1
+    model = MLP(2, [16, 16, 1], seed=0)
+    scores = [model(list(x)) for x in X.tolist()]
+    losses = [(1 + -yi * si).relu() for yi, si in zip(y.tolist(), scores)]
+    data_loss = sum(losses) * (1.0 / len(losses))
+    reg_loss = 1e-4 * sum((p * p).sum() for p in model.parameters())
+    loss = data_loss + reg_loss
+    loss.backward()
+    return loss, data_loss, reg_loss
+
+
+def drawn_nodes(source: str) -> list[str]:
+    return re.findall(r"^\t+(?!graph |node |edge )([A-Za-z_]\w*) \[", source, re.M)
+
+
+@needs_dot
+def test_literal_micrograd_step_collapses_to_a_small_graph():
+    loss, data_loss, reg_loss = micrograd_step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no large-graph warning
+        dot = draw_dot(loss, collapse="layer")
+    assert len(drawn_nodes(dot.source)) < 60
+    shown = texts(dot)  # renders (in milliseconds: the graph is small)
+    joined = " ".join(shown)
+    for text in ("layer 1: ", "layer 2: ", "layer 3: ", "16 neurons · relu", "1 neuron · linear",
+                 "×100 calls", "relu", "+ (×100)", "+ (×6)"):
+        assert text in joined, text
+    # the path loss -> data_loss -> ... keeps its own nodes, data and grad
+    for v in (loss, data_loss, reg_loss):
+        assert f"data {v.data:.4f}" in joined
+    assert "grad 1.0000" in joined
+    # each call's tail (-y * score, 1 + ..., relu) is drawn once for all calls, with an op oval
+    source = draw_dot(loss, collapse="layer", notation="plain").source
+    assert source.count("×100 calls") == 4 + 5  # 4 layer groups; 2 constants and 3 tail values
+    assert source.count("label=relu") == 1 and source.count('label="*"') == 1 + 1 + 1 + 6
+
+
+def test_literal_micrograd_step_collapses_per_neuron_too():
+    loss, _, _ = micrograd_step(20)
+    source = draw_dot(loss, collapse="neuron", notation="plain").source
+    assert "×20 calls" in source and "+ (×20)" in source
+    assert len(drawn_nodes(source)) < 120
+
+
+def test_calls_with_different_tails_are_not_merged():
+    model = MLP(2, [3, 1], seed=0)
+    outs = [model([float(i), 1.0]) for i in range(4)]
+    # two calls end in relu, two in tanh: not the same structure, so nothing is merged
+    losses = [(1 - o).relu() if i < 2 else (1 - o).tanh() for i, o in enumerate(outs)]
+    total = sum(losses)
+    source = draw_dot(total, collapse="layer", notation="plain").source
+    assert source.count("×4 calls") == 3  # the layer groups only
+    assert source.count("label=relu") == 2 and source.count("label=tanh") == 2
+    assert source.count('label="-"') == 4  # every call's 1 - score still drawn
+    assert "+ (×4)" in source  # the sum is still one node: each link adds one term
+    values = [f"data {v.data:.4f}" for v in losses]
+    assert all(v in source for v in values)
+
+
+def test_merged_tails_with_hidden_constants():
+    model = MLP(2, [3, 1], seed=0)
+    losses = [(1 + -float(y) * model([float(i), 1.0])).relu()
+              for i, y in enumerate([1, -1, 1])]
+    source = draw_dot(sum(losses), collapse="layer", notation="plain",
+                      hide_constants=True).source
+    assert "×3 calls" in source and "+ (×3)" in source
+    # -y changes from call to call: one oval cannot show it, so it says so
+    assert 'label="* (constant per call)"' in source and 'label="1.0000 +"' in source
+
+
+def test_a_short_sum_is_drawn_node_by_node():
+    model = MLP(2, [3, 1], seed=0)
+    total = model([1.0, 2.0]) + model([2.0, 1.0])  # one link: nothing to merge
+    source = draw_dot(total, collapse="layer", notation="plain").source
+    assert "(×" not in source and 'label="+"' in source
+
+
+def test_several_calls_number_their_neuron_nodes():
+    model = MLP(2, [3, 1], seed=0)
+    total = model([1.0, 2.0]) + model([2.0, 1.0])
+    source = draw_dot(total, notation="plain").source
+    for name in ("w(1)_21 (call 1)", "w(1)_21 (call 2)", "b(2)_1 (call 2)", "z(1)_3 (call 1)",
+                 "a(1)_2 (call 2)"):
+        assert name in source, name
+    assert "x_1 (call" not in source  # inputs sit in their call's cluster already
+    assert "w(2)_10 (call 2)" in draw_dot(total, notation="plain", bias="w0").source
+    assert '<FONT POINT-SIZE="10"> (call 2)</FONT>' in draw_dot(total).source
+    single = draw_dot(small_mlp(), notation="plain").source  # one call: labels as before
+    assert "(call" not in single and "w(1)_21 |" in single
 
 
 # --------------------------------------------------------------------------- options

@@ -25,7 +25,7 @@ from tinygrad_mlp import ops
 from tinygrad_mlp.engine import Value
 from tinygrad_mlp.viz import colors, labels
 from tinygrad_mlp.viz.render import Drawing
-from tinygrad_mlp.viz.structure import Structure, analyze, collect
+from tinygrad_mlp.viz.structure import Structure, analyze, collect, downstream
 
 __all__ = [
     "draw_dot",
@@ -38,6 +38,7 @@ __all__ = [
     "MAX_NODES",
 ]
 
+_CALL_ROLES = ("weight", "bias", "z", "activation")
 WARN_NODES = 1_000  # dot takes seconds and the picture is unreadable on a slide
 MAX_NODES = 5_000  # dot takes tens of seconds
 
@@ -212,8 +213,23 @@ class _Builder:
     def name_of(self, n: Value) -> str:
         o = self.opts
         if o.model_aware and n.role is not None:
-            return labels.role_symbol(n.role, n.index, o.notation, bias=o.bias)
+            return labels.role_symbol(n.role, n.index, o.notation, bias=o.bias) + self.call_suffix(n)
         return labels.text(n.label, o.notation)
+
+    def call_suffix(self, n: Value) -> str:
+        """`` (call 2)`` after a neuron's node when the drawing shows several calls, else ``""``.
+
+        Each call has its own ``w^(l)_{jk}`` node whose grad is that call's share only; without
+        the call number a reader takes it for dL/dw (the sum over all calls).
+        """
+        s, o = self.structure, self.opts
+        if (s.n_instances < 2 or o.collapse or n.role not in _CALL_ROLES
+                or n not in s.owner or n not in s.instance):
+            return ""
+        text = f" (call {s.instance[n] + 1})"
+        if o.notation == "html":
+            return f'<FONT POINT-SIZE="10">{labels.html_text(text)}</FONT>'
+        return text
 
     def num(self, x: Any) -> str:
         return labels.format_value(x, self.opts.precision)
@@ -313,7 +329,9 @@ class _Builder:
                    and not (o.hide_constants and _is_hidden_constant(n))
                    and n not in self.group_of]
         drawn = len(visible) + sum(1 for n in visible if self._has_op_node(n))
-        drawn += len({g for g in self.group_of.values()})
+        # one node per group, and an op oval for a merged operation (tail op or chain)
+        ovals = {g for n, g in self.group_of.items() if g[0] in ("tail", "chain") and n.parents}
+        drawn += len(set(self.group_of.values())) + len(ovals)
         if o.bias == "w0" and not collapse:
             drawn += 2 * sum(1 for n in visible if n.role == "bias" and n in s.owner)
         self._check_size(drawn)
@@ -338,9 +356,32 @@ class _Builder:
         if o.bias == "w0" and not collapse and s.is_model:
             self._add_bias_inputs(visible)
         self._add_edges(visible)
+        if s.is_model and not collapse:
+            self._inputs_first()
         if o.color_by_grad and o.show_grad:
             scene.nodes.append(SceneNode("legend", {"shape": "plain", "label": colors.legend_label()}))
         return scene
+
+    def _inputs_first(self) -> None:
+        """Put each call's inputs before layer 1: to its left (LR), above it (TB).
+
+        Layer 1's weights are leaves like the inputs, so ``dot`` puts both on the first rank and
+        the inputs' cluster ends up beside layer 1, every input edge crossing it.  An invisible
+        edge from an input to each leaf of layer 1 moves those leaves one rank on.  (Rank
+        constraints do not do it: ``rank=source`` pulls the inputs out of their cluster, and
+        under ``newrank`` it acts as ``rank=min``, which the weights share.)
+        """
+        scene = self.scene
+        heads = {e.head for e in scene.edges}
+        first_input: dict[int, str] = {}
+        for n in scene.nodes:
+            if n.cluster is not None and n.cluster[0] == "in":
+                first_input.setdefault(n.cluster[1], n.id)
+        for n in scene.nodes:
+            key = n.cluster
+            if (key is not None and key[0] == "neuron" and key[1] == 1 and n.id not in heads
+                    and key[3] in first_input):
+                scene.edges.append(SceneEdge(first_input[key[3]], n.id, {"style": "invis"}))
 
     def _title(self, title: str) -> str:
         if self.opts.use_tables:
@@ -467,7 +508,7 @@ class _Builder:
                 scene.nodes.append(SceneNode(x0, attrs, cluster))
             i = self.pos[n]
             pid, poid = f"p{i}", f"po{i}"
-            w = labels.role_symbol("bias", n.index, o.notation, bias="w0")
+            w = labels.role_symbol("bias", n.index, o.notation, bias="w0") + self.call_suffix(n)
             x = labels.symbol("x" if layer == 1 else "a", None if layer == 1 else layer - 1, (0,),
                               o.notation)
             cluster = self._cluster_of(n)
@@ -491,6 +532,22 @@ class _Builder:
             if o is None or n in s.hidden:
                 continue
             self.group_of[n] = ("neuron", o) if collapse == "neuron" else ("layer", o[0])
+        # after the model: the calls' tails (each call's loss term) merge like the calls do, and
+        # a chain adding them up (sum(losses)) becomes one node; everything else stays as it is
+        down = downstream(s)
+        self.tail_members: dict[tuple, list[Value]] = {}
+        if down.tails_match:
+            hide = self.opts.hide_constants
+            for tail in down.tails.values():
+                for i, n in enumerate(tail):
+                    if hide and _is_hidden_constant(n):
+                        continue  # not drawn at all, as elsewhere
+                    self.group_of[n] = ("tail", i)
+                    self.tail_members.setdefault(("tail", i), []).append(n)
+        self.chains = {("chain", c): chain for c, chain in enumerate(down.chains)}
+        for g, chain in self.chains.items():
+            for n in chain:
+                self.group_of[n] = g
 
     def _add_groups(self) -> None:
         s, o, scene = self.structure, self.opts, self.scene
@@ -511,14 +568,75 @@ class _Builder:
             g = ("neuron", (layer, j)) if o.collapse == "neuron" else ("layer", layer)
             outputs_by.setdefault(g, []).append(n)
         for g, gid in order.items():
+            if g[0] in ("tail", "chain"):
+                continue
             members = outputs_by.get(g) or inputs_by.get(g) or []
             attrs = self._group_label(g, members)
             self.mark(attrs, any(m in self.highlight for m in members))
             scene.nodes.append(SceneNode(gid, attrs))
         if o.collapse == "neuron":
-            self._keep_neuron_order(order)
+            self._keep_neuron_order({g: i for g, i in order.items() if g[0] == "neuron"})
         for n, g in self.group_of.items():
             self.out_id[n] = self.in_id[n] = order[g]
+        for g, gid in order.items():
+            if g[0] == "tail":
+                self._add_merged_tail(gid, self.tail_members[g])
+            elif g[0] == "chain":
+                self._add_chain(gid, self.chains[g])
+
+    def _add_merged_tail(self, gid: str, members: list[Value]) -> None:
+        """One node (and its op oval) for the same node of every call's tail, marked ×N calls.
+
+        Data and grad are the per-call values, shown as for any array (a preview, or norm and
+        mean).  Edges into the op oval come from ``in_id``; edges out of it from ``out_id``.
+        """
+        import numpy as np
+
+        o, scene, first = self.opts, self.scene, members[0]
+        names = {m.label for m in members}
+        name = labels.text(first.label, o.notation) if len(names) == 1 else ""
+        has_grad = any(m.requires_grad for m in members)
+        grads = [self.grad_of(m) for m in members] if has_grad and o.show_grad else None
+        data = _squeeze(np.asarray([[m.data for m in members]], dtype=float))
+        grad = _squeeze(np.asarray([grads], dtype=float)) if grads is not None else None
+        fill, font = (colors.grad_color(grad) if o.color_by_grad and grad is not None
+                      else (None, "black"))
+        attrs = self.value_label(name, data=data, grad=grad, has_grad=has_grad, fill=fill,
+                                 font=font, extra=[labels.text(f"×{len(members)} calls", o.notation)])
+        self.mark(attrs, any(m in self.highlight for m in members))
+        scene.nodes.append(SceneNode(gid, attrs))
+        if not first.parents:
+            return
+        texts = {self.op_text(m) for m in members}
+        # hidden constants that differ from call to call cannot be written into one oval
+        text = texts.pop() if len(texts) == 1 else f"{first.op} (constant per call)"
+        oid = f"{gid}o"
+        scene.nodes.append(SceneNode(oid, self.op_attrs(text)))
+        scene.edges.append(SceneEdge(oid, gid))
+        for m in members:
+            self.in_id[m] = oid
+
+    def _add_chain(self, gid: str, chain: list[Value]) -> None:
+        """A chain ``((t0 + t1) + t2) + ...`` as one oval ``+ (×n)`` feeding its last value.
+
+        Every link points ``in_id`` and ``out_id`` at the oval, so the edges between links are
+        dropped as self-loops; the added terms all come in once each, deduplicated.
+        """
+        o, scene, end = self.opts, self.scene, chain[-1]
+        shown = self.grad_shown(end) if self.grad_shown else True
+        grad = self.grad_of(end) if end.requires_grad and o.show_grad else None
+        fill, font = self.grad_fill(end, grad, shown)
+        attrs = self.value_label(self.name_of(end), data=end.data, grad=grad,
+                                 shape=end.shape if end.ndim else None,
+                                 has_grad=end.requires_grad, fill=fill, font=font)
+        self.mark(attrs, any(n in self.highlight for n in chain))
+        oid = f"{gid}o"
+        scene.nodes.append(SceneNode(gid, attrs))
+        scene.nodes.append(SceneNode(oid, self.op_attrs(f"{end.op or '?'} (×{len(chain)})")))
+        scene.edges.append(SceneEdge(oid, gid))
+        for n in chain:
+            self.in_id[n] = self.out_id[n] = oid
+        self.out_id[end] = gid
 
     def _keep_neuron_order(self, order: dict[tuple, str]) -> None:
         """Neurons 1, 2, 3 top to bottom under a heading per layer.
@@ -688,7 +806,10 @@ def draw_dot(
       ``w^(l)_{jk}``, ``b^(l)_j``, ``z^(l)_j``, ``a^(l)_j``, ``x_k`` from the nodes' ``role``
       and ``index``; ``bias="w0"`` draws each bias as ``w^(l)_{j0}`` times ``x_0 = 1``;
       ``collapse="neuron"`` or ``"layer"`` draws one node per neuron or per layer (all calls of
-      the model merged).  ``model_aware=False`` draws the raw graph.
+      the model merged); each call's loss term after the model (``(1 + -y*score).relu()``) is
+      merged the same way when every call's has the same structure, and a ``sum(...)`` chain of
+      three or more links becomes one ``+ (×n)`` node.  With several calls and no collapse,
+      neuron nodes say which call they belong to.  ``model_aware=False`` draws the raw graph.
     * More than 1,000 nodes warn (:class:`LargeGraphWarning`); more than 5,000 raise
       :class:`GraphTooLargeError` unless ``force=True``.
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from tinygrad_mlp.engine import Value
 
-__all__ = ["Structure", "analyze", "collect"]
+__all__ = ["Structure", "analyze", "collect", "Downstream", "downstream", "MANY"]
 
 Neuron = tuple[int, int]
 _PARAM_ROLES = ("weight", "bias")
@@ -169,3 +170,140 @@ def _number_calls(s: Structure) -> None:
             if p not in inst and (owner.get(p) == o or p.role == "input"):
                 inst[p] = k
     s.n_instances = max(counts.values(), default=0)
+
+
+# ----------------------------------------------------------------------------- after the model
+MANY = -1  # depends on several calls, or on something learned that is no call's (a parameter)
+MIN_CHAIN_LINKS = 3  # shorter chains of one op read fine node by node
+
+
+@dataclass
+class Downstream:
+    """The untagged nodes after the model calls (the loss), as :func:`downstream` reads them."""
+
+    # call -> the nodes that depend on that call only (and on constants), in graph order
+    tails: dict[int, list[Value]] = field(default_factory=dict)
+    # chains of one binary op, each link adding one term (``sum(losses)``): one node each
+    chains: list[list[Value]] = field(default_factory=list)
+    # every call has a tail and all have the same signature: they can be drawn as one
+    tails_match: bool = False
+
+
+def _call_dependence(s: Structure) -> dict[Value, int | None]:
+    """For each node: the one call it depends on, ``None`` (constants only) or :data:`MANY`.
+
+    Nodes inside a neuron depend on their own call.  One pass in graph order suffices because
+    operands come before results.
+    """
+    dep: dict[Value, int | None] = {}
+    for n in s.nodes:
+        if n in s.owner:
+            # a weight or bias as an operand of the loss (a penalty on it) is no per-call term
+            k = None if n.role in _PARAM_ROLES else s.instance.get(n)
+            dep[n] = MANY if k is None else k
+            continue
+        if not n.parents:
+            dep[n] = MANY if n.requires_grad else None  # a parameter tensor, or a constant
+            continue
+        d: int | None = None
+        for p in n.parents:
+            q = dep[p]
+            if q is None or q == d:
+                continue
+            if d is None:
+                d = q
+            else:
+                d = MANY
+                break
+        dep[n] = d
+    return dep
+
+
+def _chains(s: Structure, dep: dict[Value, int | None]) -> list[list[Value]]:
+    """Chains ``((t0 + t1) + t2) + ...`` of one binary op: what Python's ``sum(...)`` builds.
+
+    Each link adds one term: a call's loss term in ``sum(losses)``, or a penalty term in
+    ``sum((p*p).sum() for p in params)``.  A link's previous link must feed it alone (so merging
+    hides no value anything else uses), and the chain must depend on more than one call or on a
+    parameter (a sum inside one call's loss belongs to that call's tail).
+    """
+    candidates = [n for n in s.nodes if n.role is None and n not in s.owner
+                  and len(n.parents) == 2]
+    is_candidate = set(candidates)
+    prev_of: dict[Value, Value] = {}
+    for n in candidates:
+        a, b = n.parents
+        for prev, term in ((a, b), (b, a)):
+            if (prev in is_candidate and prev.function is n.function and prev is not term
+                    and s.consumers[prev] == [n]):
+                prev_of[n] = prev
+                break
+    has_next = set(prev_of.values())
+    chains = []
+    for end in candidates:
+        if end not in prev_of or end in has_next:
+            continue  # not the last link of a chain
+        chain = [end]
+        while chain[-1] in prev_of:
+            chain.append(prev_of[chain[-1]])
+        chain.reverse()
+        if len(chain) >= MIN_CHAIN_LINKS and dep[end] == MANY:
+            chains.append(chain)
+    return chains
+
+
+def _signature(tail: list[Value], s: Structure) -> tuple[Any, ...]:
+    """The shape of one call's tail: ops and how they connect, never data or labels."""
+    local = {n: i for i, n in enumerate(tail)}
+    sig = []
+    for n in tail:
+        parents = []
+        for p in n.parents:
+            if p in local:
+                parents.append(("tail", local[p]))
+            elif p in s.owner:
+                parents.append(("neuron", s.owner[p], p.role))
+            else:
+                parents.append(("outside",))
+        sig.append((n.op, n.function, n.shape, n.requires_grad, tuple(parents)))
+    return tuple(sig)
+
+
+def downstream(s: Structure) -> Downstream:
+    """Find the per-call tails and the reduction chains of a model graph of several calls.
+
+    In micrograd's demo step each call's score goes through ``(1 + -y*score).relu()`` (its
+    *tail*) and a ``sum(...)`` chain of ``+`` adds the tails up.  Drawn node by node that is
+    hundreds of nodes; a collapsed drawing merges the tails the way it merges the calls.
+
+    >>> from tinygrad_mlp import MLP
+    >>> model = MLP(2, [3, 1], seed=0)
+    >>> losses = [(1 - model([float(i), 1.0])).relu() for i in range(4)]
+    >>> d = downstream(analyze(collect(sum(losses))))
+    >>> sorted(d.tails), [len(t) for t in d.tails.values()], d.tails_match, len(d.chains[0])
+    ([0, 1, 2, 3], [3, 3, 3, 3], True, 4)
+    """
+    out = Downstream()
+    if not s.is_model or s.n_instances < 2:
+        return out
+    dep = _call_dependence(s)
+    out.chains = _chains(s, dep)
+    in_chain = {n for c in out.chains for n in c}
+    call_of: dict[Value, int] = {}
+    for n in s.nodes:
+        d = dep[n]
+        if (n.parents and n.role is None and n not in s.owner and n not in in_chain
+                and d is not None and d != MANY):
+            call_of[n] = d
+    for n in s.nodes:  # constants that only this call's tail uses belong to it
+        if n.parents or n.requires_grad or n.role is not None or n in s.owner:
+            continue
+        ks = {call_of.get(c) for c in s.consumers[n]}
+        if len(ks) == 1 and None not in ks:
+            call_of[n] = ks.pop()
+    for n in s.nodes:
+        if n in call_of:
+            out.tails.setdefault(call_of[n], []).append(n)
+    sigs = {_signature(t, s) for t in out.tails.values()}
+    out.tails_match = len(sigs) == 1 and len(out.tails) == s.n_instances
+    return out
