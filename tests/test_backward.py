@@ -597,3 +597,33 @@ def test_no_grad_decorator_covers_a_generators_body():
     assert [o.data for o in outs] == [0.0, 2.0, 4.0]
     assert not any(o.requires_grad for o in outs)
     assert (Value(1.0) * 2).requires_grad  # recording is back on outside
+
+
+def test_a_leaf_never_shares_its_gradient_with_an_operations_saved_array():
+    from tinygrad_mlp import Function
+
+    class ReturnsSaved(Function):  # not marked fresh_grads: the engine must copy
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(np.ones(3))
+            return x * 1.0
+
+        @staticmethod
+        def backward(ctx, grad):
+            (ones,) = ctx.saved_values
+            return ones
+
+    x = Value(np.zeros(3))
+    y = ReturnsSaved.apply(x).sum()
+    y.backward()
+    y.backward()  # accumulates into x.grad in place
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(y.parents[0].saved_values[0], [1.0, 1.0, 1.0])
+
+
+def test_leaf_gradients_from_fresh_ops_accumulate_correctly():
+    w = Value(np.array([1.0, 2.0]))
+    loss = (w * w).sum() + (w * 3.0).sum()
+    loss.backward()
+    loss.backward()
+    np.testing.assert_array_equal(w.grad, 2 * (2 * w.data + 3.0))

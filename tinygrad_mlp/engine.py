@@ -340,7 +340,8 @@ class Value:
 
     def __init__(self, data: Any, label: str = "", *, requires_grad: bool = True) -> None:
         value = as_data(data)
-        if value is data and type(value) is np.ndarray:  # optimizers update in place: copy
+        if value is data and requires_grad and type(value) is np.ndarray:
+            # a parameter: optimizers update it in place, which must not change the caller's array
             value = value.copy()
         self.data = value
         self._grad = None
@@ -592,7 +593,7 @@ class Value:
         # Pass 2: a node runs its backward once all of its consumers have contributed.
         anomaly = _mode.anomaly
         owned: set[Value] = set()
-        _accumulate(self, grad, owned, "backward", self.shape)
+        _accumulate(self, grad, owned, "backward", self)
         ready = [self]
         while ready:
             node = ready.pop()
@@ -626,7 +627,7 @@ class Value:
                         cur = p._grad
                         p._grad = pg if cur is None else cur + pg
                     else:
-                        _accumulate(p, pg, owned, fn.op_name, node.shape)
+                        _accumulate(p, pg, owned, fn.op_name, node)
                 c = p._pending - 1
                 p._pending = c
                 if c == 0:
@@ -902,9 +903,7 @@ def _wrong_count(fn: type[Function], got: int, want: int) -> None:
     )
 
 
-def _accumulate(
-    p: Value, g: Any, owned: set[Value], op: str, out_shape: tuple[int, ...] = ()
-) -> None:
+def _accumulate(p: Value, g: Any, owned: set[Value], op: str, out: Value) -> None:
     """Add gradient ``g`` into ``p._grad``.
 
     The rules that keep in-place additions safe: a leaf's array gradient is always a buffer of
@@ -923,11 +922,11 @@ def _accumulate(
     if tg is not np.ndarray or type(d) is not np.ndarray or g.shape != d.shape or (
         g.dtype is not d.dtype and g.dtype != d.dtype
     ):
-        g = _fit_grad(g, d, op, out_shape)
+        g = _fit_grad(g, d, op, out.shape)
     cur = p._grad
     if p._fn is None:
-        if cur is None:
-            p._grad = g if type(g) is float else g.copy()
+        if cur is None:  # the leaf's own buffer: copy, unless the op promises a new array
+            p._grad = g if type(g) is float or out._fn is not None and out._fn.fresh_grads else g.copy()
         elif type(cur) is float:
             p._grad = cur + g
         else:
@@ -989,6 +988,9 @@ class Function:
 
     symbol: str | None = None
     op_name: str = "Function"
+    # True when backward always returns newly made arrays (never its input grad, a view of it or
+    # a saved array): a leaf may then keep them as its gradient without a copy
+    fresh_grads: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

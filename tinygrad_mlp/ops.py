@@ -99,6 +99,7 @@ class Neg(Function):
     """``-a``."""
 
     symbol = "-"
+    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, a: Any) -> Any:
@@ -113,6 +114,7 @@ class Mul(Function):
     """``a * b``."""
 
     symbol = "*"
+    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, a: Any, b: Any) -> Any:
@@ -130,6 +132,7 @@ class Div(Function):
     """``a / b`` (division by zero gives inf or NaN with a warning, as numpy)."""
 
     symbol = "/"
+    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, a: Any, b: Any) -> Any:
@@ -147,6 +150,7 @@ class PowConst(Function):
     """``a ** p`` for a number ``p``."""
 
     symbol = "**"
+    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, a: Any, p: float) -> Any:
@@ -163,6 +167,7 @@ class Pow(Function):
     """``a ** b`` where the exponent ``b`` is a Value too."""
 
     symbol = "**"
+    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, a: Any, b: Any) -> Any:
@@ -185,6 +190,7 @@ class MatMul(Function):
     """``a @ b`` for 1-D and 2-D operands (a matrix product, or a dot product)."""
 
     symbol = "@"
+    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, a: Any, b: Any) -> Any:
@@ -217,6 +223,7 @@ class ReLU(Function):
     """``max(0, a)``; the gradient at exactly 0 is 0."""
 
     symbol = "relu"
+    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, a: Any) -> Any:
@@ -236,6 +243,7 @@ class LeakyReLU(Function):
     """``a`` where positive, ``slope * a`` elsewhere."""
 
     symbol = "leaky_relu"
+    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, a: Any, slope: float) -> Any:
@@ -256,6 +264,7 @@ class Tanh(Function):
     """Hyperbolic tangent."""
 
     symbol = "tanh"
+    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, a: Any) -> Any:
@@ -271,6 +280,7 @@ class Sigmoid(Function):
     """Logistic sigmoid ``1 / (1 + exp(-a))``."""
 
     symbol = "sigmoid"
+    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, a: Any) -> Any:
@@ -286,6 +296,7 @@ class Exp(Function):
     """``e ** a``."""
 
     symbol = "exp"
+    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, a: Any) -> Any:
@@ -301,6 +312,7 @@ class Log(Function):
     """Natural logarithm."""
 
     symbol = "log"
+    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, a: Any) -> Any:
@@ -317,6 +329,7 @@ class Abs(Function):
     """``|a|``; the gradient at exactly 0 is 0."""
 
     symbol = "abs"
+    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, a: Any) -> Any:
@@ -335,6 +348,7 @@ class Sqrt(Function):
     """Square root."""
 
     symbol = "sqrt"
+    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, a: Any) -> Any:
@@ -397,6 +411,7 @@ class Max(Function):
     """Maximum over ``axis``; tied maxima share the gradient equally."""
 
     symbol = "max"
+    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, a: Any, axis: Any, keepdims: bool) -> Any:
@@ -518,6 +533,7 @@ class Linear(Function):
     """The fused affine map of a layer: ``x @ W.T + b`` with ``W`` of shape ``(out, in)``."""
 
     symbol = "linear"
+    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, x: Any, W: Any, b: Any) -> Any:
@@ -552,6 +568,7 @@ class LogSoftmax(Function):
     """``log(softmax(x))`` along ``axis``, computed stably (shifted by the maximum)."""
 
     symbol = "log_softmax"
+    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, x: Any, axis: int) -> Any:
@@ -574,6 +591,7 @@ class CrossEntropy(Function):
     """
 
     symbol = "cross_entropy"
+    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, logits: Any, labels: np.ndarray, reduction: str) -> Any:
@@ -596,6 +614,7 @@ class BCEWithLogits(Function):
     """Binary cross-entropy on logits, elementwise: ``max(x, 0) - x*y + log(1 + exp(-|x|))``."""
 
     symbol = "bce_with_logits"
+    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, x: Any, y: Any) -> Any:
@@ -612,6 +631,7 @@ class BCE(Function):
     """Binary cross-entropy on probabilities, elementwise, with logs clamped at -100."""
 
     symbol = "bce"
+    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, p: Any, y: Any) -> Any:
@@ -634,6 +654,7 @@ class HingeLoss(Function):
     """
 
     symbol = "hinge"
+    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, score: Any, y: Any, reduction: str) -> Any:
@@ -658,6 +679,7 @@ class SumSquares(Function):
     """``scale * sum(p**2)`` over all elements of all operands: an L2 penalty in one node."""
 
     symbol = "sum_squares"
+    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, scale: float, *params: Any) -> Any:
