@@ -144,15 +144,7 @@ class Module:
     def _collect(self, out: list[Value]) -> None:
         # parameters() without building names: training loops call it every step.  It must
         # find what named_parameters() finds, in the same order (a test checks both ways).
-        for name, attr in vars(self).items():
-            if name[0] == "_":
-                continue
-            if isinstance(attr, Value):
-                out.append(attr)
-            elif isinstance(attr, Module):
-                attr._collect(out)
-            elif isinstance(attr, (list, tuple)):
-                _collect_in(attr, out)
+        _collect_in([attr for name, attr in vars(self).items() if name[0] != "_"], out)
 
     def num_parameters(self) -> int:
         """The number of trainable numbers (weights and biases)."""

@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +70,17 @@ def _program(err: graphviz.ExecutableNotFound) -> str:
     return "dot"
 
 
+@contextmanager
+def _install_hint() -> Iterator[None]:
+    """Turn graphviz's missing-program error into ours, which says how to install it."""
+    try:
+        yield
+    except GraphvizNotFoundError:
+        raise
+    except graphviz.ExecutableNotFound as e:
+        raise GraphvizNotFoundError(_program(e)) from None
+
+
 class Drawing(graphviz.Digraph):
     """A ``graphviz.Digraph`` made by this package: displays inline in Jupyter like any Digraph.
 
@@ -109,20 +122,12 @@ class Drawing(graphviz.Digraph):
         return self._pipe_checked(*args, **kwargs)
 
     def _pipe_checked(self, *args: Any, **kwargs: Any) -> Any:
-        try:
+        with _install_hint():
             return super().pipe(*args, **kwargs)
-        except GraphvizNotFoundError:
-            raise
-        except graphviz.ExecutableNotFound as e:
-            raise GraphvizNotFoundError(_program(e)) from None
 
     def render(self, *args: Any, **kwargs: Any) -> Any:  # noqa: D102 - as graphviz.Digraph
-        try:
+        with _install_hint():
             return super().render(*args, **kwargs)
-        except GraphvizNotFoundError:
-            raise
-        except graphviz.ExecutableNotFound as e:
-            raise GraphvizNotFoundError(_program(e)) from None
 
     def _repr_image_png(self) -> bytes:
         if self.png_dpi:
@@ -202,12 +207,8 @@ def render(graph: graphviz.Digraph, path: str | os.PathLike, *, format: str | No
         return path
     if dpi is not None and fmt not in ("svg", "pdf"):
         graph = _with_dpi(graph, dpi)
-    try:
+    with _install_hint():  # a plain graphviz.Digraph may be given too
         data = graph.pipe(format=fmt)
-    except GraphvizNotFoundError:
-        raise
-    except graphviz.ExecutableNotFound as e:  # a plain graphviz.Digraph given
-        raise GraphvizNotFoundError(_program(e)) from None
     _write_atomic(path, data)
     return path
 
