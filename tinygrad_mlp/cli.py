@@ -170,7 +170,7 @@ def _load_data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, int]:
 def _train(args: argparse.Namespace) -> tuple[Any, Any, np.ndarray, np.ndarray, str]:
     """Build and fit the model the arguments describe; returns (model, history, X, y, loss)."""
     from tinygrad_mlp.nn import MLP
-    from tinygrad_mlp.optim import SGD
+    from tinygrad_mlp.optim import SGD, linear_decay
     from tinygrad_mlp.train import fit
 
     X, y, n_classes = _load_data(args)
@@ -178,7 +178,10 @@ def _train(args: argparse.Namespace) -> tuple[Any, Any, np.ndarray, np.ndarray, 
     loss = "hinge" if binary else "cross_entropy"
     model = MLP(2, [*args.hidden, 1 if binary else n_classes], activation=args.activation,
                 seed=args.seed)
-    optimizer = SGD(model.parameters(), lr=args.lr)
+    # the rate decays linearly to a tenth over the run, as in micrograd's demo: the last
+    # epochs settle instead of jumping around the minimum
+    steps = args.epochs * -(-int(len(X) * 0.75) // args.batch_size)
+    optimizer = SGD(model.parameters(), lr=linear_decay(args.lr, args.lr / 10, steps))
     print(f"{model}\ndata: {args.dataset}, {len(X)} samples, {n_classes} classes; loss: {loss}")
     history = fit(model, X, y, loss=loss, optimizer=optimizer, epochs=args.epochs,
                   batch_size=args.batch_size, validation_split=0.25, seed=args.seed,
