@@ -357,6 +357,10 @@ def load_digits() -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's 8x8 handwritten digits: ``X`` (1797, 64) float64, ``y`` labels 0-9.
 
     Needs scikit-learn: ``pip install "tinygrad_mlp[datasets]"``.
+
+    >>> X, y = load_digits()  # doctest: +SKIP
+    >>> X.shape, sorted(set(y.tolist()))[:3]  # doctest: +SKIP
+    ((1797, 64), [0, 1, 2])
     """
     try:
         from sklearn.datasets import load_digits as _load

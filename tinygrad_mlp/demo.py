@@ -78,7 +78,18 @@ def _write_graph(graph: Any, path: Path, written: list[Path], notes: list[str]) 
 
 def run_demo(model: MLP, history: History, X: np.ndarray, y: np.ndarray,
              out: Path) -> tuple[list[Path], list[str]]:
-    """Write the demo's pictures into ``out``; returns (files written, notes for the user)."""
+    """Write the demo's pictures into ``out``; returns (files written, notes for the user).
+
+    >>> import tempfile
+    >>> from tinygrad_mlp.data import make_moons
+    >>> from tinygrad_mlp.train import fit
+    >>> X, y = make_moons(60, noise=0.1, random_state=0)
+    >>> model = MLP(2, [8, 1], seed=0)
+    >>> history = fit(model, X, y, loss="hinge", epochs=2, progress=False)
+    >>> files, notes = run_demo(model, history, X, y, Path(tempfile.mkdtemp()))
+    >>> sorted(p.stem for p in files)
+    ['architecture', 'decision_boundary', 'loss_curves', 'neuron_graph']
+    """
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     notes: list[str] = []

@@ -103,6 +103,13 @@ def load(model: Module, path: str | os.PathLike[str]) -> Module:
 
     A missing, truncated or corrupt file, or one whose names or shapes do not match the model,
     raises an error and leaves the model untouched.
+
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.safetensors")
+    >>> save(MLP(2, [3, 1], seed=0), path)
+    >>> other = load(MLP(2, [3, 1], seed=1), path)
+    >>> bool((other.layers[0].W.data == MLP(2, [3, 1], seed=0).layers[0].W.data).all())
+    True
     """
     tensors, _ = _read(path)
     try:
@@ -113,7 +120,14 @@ def load(model: Module, path: str | os.PathLike[str]) -> Module:
 
 
 def load_model(path: str | os.PathLike[str]) -> MLP:
-    """Rebuild the MLP saved in ``path`` (architecture from the metadata) with its weights."""
+    """Rebuild the MLP saved in ``path`` (architecture from the metadata) with its weights.
+
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.safetensors")
+    >>> save(MLP(2, [4, 1], activation="tanh", seed=0), path)
+    >>> load_model(path)
+    MLP(2 -> 4 tanh -> 1 linear)  # 17 parameters
+    """
     tensors, metadata = _read(path)
     if "architecture" not in metadata:
         raise ValueError(f"{path} holds no architecture; build the model and use load(model, path)")

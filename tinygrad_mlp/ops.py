@@ -68,7 +68,11 @@ def _sigmoid(x: Any) -> Any:
 
 # --------------------------------------------------------------------------- arithmetic
 class Add(Function):
-    """``a + b``."""
+    """``a + b``.
+
+    >>> (Value(2.0) + 3).data
+    5.0
+    """
 
     symbol = "+"
 
@@ -82,7 +86,11 @@ class Add(Function):
 
 
 class Sub(Function):
-    """``a - b``."""
+    """``a - b``.
+
+    >>> (Value(2.0) - 3).data
+    -1.0
+    """
 
     symbol = "-"
 
@@ -96,7 +104,11 @@ class Sub(Function):
 
 
 class Neg(Function):
-    """``-a``."""
+    """``-a``.
+
+    >>> (-Value(2.0)).data
+    -2.0
+    """
 
     symbol = "-"
     fresh_grads = True
@@ -111,7 +123,11 @@ class Neg(Function):
 
 
 class Mul(Function):
-    """``a * b``."""
+    """``a * b``.
+
+    >>> (Value(2.0) * 3).data
+    6.0
+    """
 
     symbol = "*"
     fresh_grads = True
@@ -129,7 +145,11 @@ class Mul(Function):
 
 
 class Div(Function):
-    """``a / b`` (division by zero gives inf or NaN with a warning, as numpy)."""
+    """``a / b`` (division by zero gives inf or NaN with a warning, as numpy).
+
+    >>> (Value(3.0) / 2).data
+    1.5
+    """
 
     symbol = "/"
     fresh_grads = True
@@ -147,7 +167,11 @@ class Div(Function):
 
 
 class PowConst(Function):
-    """``a ** p`` for a number ``p``."""
+    """``a ** p`` for a number ``p``.
+
+    >>> (Value(3.0) ** 2).data
+    9.0
+    """
 
     symbol = "**"
     fresh_grads = True
@@ -164,7 +188,11 @@ class PowConst(Function):
 
 
 class Pow(Function):
-    """``a ** b`` where the exponent ``b`` is a Value too."""
+    """``a ** b`` where the exponent ``b`` is a Value too.
+
+    >>> (Value(2.0) ** Value(3.0)).data
+    8.0
+    """
 
     symbol = "**"
     fresh_grads = True
@@ -187,7 +215,11 @@ class Pow(Function):
 
 
 class MatMul(Function):
-    """``a @ b`` for 1-D and 2-D operands (a matrix product, or a dot product)."""
+    """``a @ b`` for 1-D and 2-D operands (a matrix product, or a dot product).
+
+    >>> (Value(np.array([1.0, 2.0])) @ np.array([3.0, 4.0])).data
+    11.0
+    """
 
     symbol = "@"
     fresh_grads = True
@@ -220,7 +252,11 @@ class MatMul(Function):
 
 # --------------------------------------------------------------------------- elementwise
 class ReLU(Function):
-    """``max(0, a)``; the gradient at exactly 0 is 0."""
+    """``max(0, a)``; the gradient at exactly 0 is 0.
+
+    >>> (Value(-2.0).relu()).data
+    0.0
+    """
 
     symbol = "relu"
     fresh_grads = True
@@ -240,7 +276,11 @@ class ReLU(Function):
 
 
 class LeakyReLU(Function):
-    """``a`` where positive, ``slope * a`` elsewhere."""
+    """``a`` where positive, ``slope * a`` elsewhere.
+
+    >>> (Value(-2.0).leaky_relu(0.1)).data
+    -0.2
+    """
 
     symbol = "leaky_relu"
     fresh_grads = True
@@ -261,7 +301,11 @@ class LeakyReLU(Function):
 
 
 class Tanh(Function):
-    """Hyperbolic tangent."""
+    """Hyperbolic tangent.
+
+    >>> (Value(0.0).tanh()).data
+    0.0
+    """
 
     symbol = "tanh"
     fresh_grads = True
@@ -277,7 +321,11 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
-    """Logistic sigmoid ``1 / (1 + exp(-a))``."""
+    """Logistic sigmoid ``1 / (1 + exp(-a))``.
+
+    >>> (Value(0.0).sigmoid()).data
+    0.5
+    """
 
     symbol = "sigmoid"
     fresh_grads = True
@@ -293,7 +341,11 @@ class Sigmoid(Function):
 
 
 class Exp(Function):
-    """``e ** a``."""
+    """``e ** a``.
+
+    >>> (Value(0.0).exp()).data
+    1.0
+    """
 
     symbol = "exp"
     fresh_grads = True
@@ -309,7 +361,11 @@ class Exp(Function):
 
 
 class Log(Function):
-    """Natural logarithm."""
+    """Natural logarithm.
+
+    >>> (Value(1.0).log()).data
+    0.0
+    """
 
     symbol = "log"
     fresh_grads = True
@@ -326,7 +382,11 @@ class Log(Function):
 
 
 class Abs(Function):
-    """``|a|``; the gradient at exactly 0 is 0."""
+    """``|a|``; the gradient at exactly 0 is 0.
+
+    >>> (Value(-2.0).abs()).data
+    2.0
+    """
 
     symbol = "abs"
     fresh_grads = True
@@ -345,7 +405,11 @@ class Abs(Function):
 
 
 class Sqrt(Function):
-    """Square root."""
+    """Square root.
+
+    >>> (Value(9.0).sqrt()).data
+    3.0
+    """
 
     symbol = "sqrt"
     fresh_grads = True
@@ -369,7 +433,11 @@ def _expand(grad: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Any
 
 
 class Sum(Function):
-    """Sum over ``axis`` (``None``: all axes, giving a scalar)."""
+    """Sum over ``axis`` (``None``: all axes, giving a scalar).
+
+    >>> (Value(np.ones((2, 3))).sum(axis=0)).data
+    array([2., 2., 2.])
+    """
 
     symbol = "sum"
 
@@ -387,7 +455,11 @@ class Sum(Function):
 
 
 class Mean(Function):
-    """Mean over ``axis`` (``None``: all axes, giving a scalar)."""
+    """Mean over ``axis`` (``None``: all axes, giving a scalar).
+
+    >>> (Value(np.array([1.0, 3.0])).mean()).data
+    2.0
+    """
 
     symbol = "mean"
 
@@ -408,7 +480,11 @@ class Mean(Function):
 
 
 class Max(Function):
-    """Maximum over ``axis``; tied maxima share the gradient equally."""
+    """Maximum over ``axis``; tied maxima share the gradient equally.
+
+    >>> (Value(np.array([1.0, 3.0])).max()).data
+    3.0
+    """
 
     symbol = "max"
     fresh_grads = True
@@ -435,7 +511,11 @@ class Max(Function):
 
 # --------------------------------------------------------------------------- shapes
 class Reshape(Function):
-    """The same elements in a new shape."""
+    """The same elements in a new shape.
+
+    >>> Value(np.arange(6.0)).reshape(2, 3).shape
+    (2, 3)
+    """
 
     symbol = "reshape"
 
@@ -451,7 +531,11 @@ class Reshape(Function):
 
 
 class Transpose(Function):
-    """Permute axes (``axes=None`` reverses them)."""
+    """Permute axes (``axes=None`` reverses them).
+
+    >>> Value(np.ones((2, 3))).T.shape
+    (3, 2)
+    """
 
     symbol = "transpose"
 
@@ -470,7 +554,11 @@ class Transpose(Function):
 
 
 class Cast(Function):
-    """The same values in another float dtype (float32 or float64)."""
+    """The same values in another float dtype (float32 or float64).
+
+    >>> Value(np.ones(2)).astype(np.float32).dtype
+    dtype('float32')
+    """
 
     symbol = "astype"
 
@@ -490,6 +578,9 @@ class GetItem(Function):
 
     Its gradient is added in place into the operand's gradient at ``index`` only, so picking
     one weight out of a matrix costs constant work in ``backward()``.
+
+    >>> (Value(np.array([1.0, 2.0, 3.0]))[1]).data
+    2.0
     """
 
     symbol = "[]"
@@ -516,6 +607,9 @@ class Stack(Function):
     """Stack Values of one shape along a new first axis: ``stack([a, b])`` has shape ``(2, ...)``.
 
     This turns the outputs of a model's scalar call style into one tensor, e.g. for a loss.
+
+    >>> (Stack.apply(Value(1.0), Value(2.0))).data
+    array([1., 2.])
     """
 
     symbol = "stack"
@@ -530,7 +624,11 @@ class Stack(Function):
 
 
 class Linear(Function):
-    """The fused affine map of a layer: ``x @ W.T + b`` with ``W`` of shape ``(out, in)``."""
+    """The fused affine map of a layer: ``x @ W.T + b`` with ``W`` of shape ``(out, in)``.
+
+    >>> (Linear.apply(np.ones((1, 2)), Value(np.ones((3, 2))), Value(np.zeros(3)))).data
+    array([[2., 2., 2.]])
+    """
 
     symbol = "linear"
     fresh_grads = True
@@ -565,7 +663,11 @@ def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
 
 
 class LogSoftmax(Function):
-    """``log(softmax(x))`` along ``axis``, computed stably (shifted by the maximum)."""
+    """``log(softmax(x))`` along ``axis``, computed stably (shifted by the maximum).
+
+    >>> np.round(LogSoftmax.apply(Value(np.zeros(2)), -1).data, 4)
+    array([-0.6931, -0.6931])
+    """
 
     symbol = "log_softmax"
     fresh_grads = True
@@ -588,6 +690,9 @@ class CrossEntropy(Function):
     """Mean or summed negative log-likelihood of integer ``labels`` under ``softmax(logits)``.
 
     Fused so that the gradient is the exact ``softmax - onehot``.
+
+    >>> round(CrossEntropy.apply(Value(np.zeros((1, 2))), np.array([0]), 'mean').data, 4)
+    0.6931
     """
 
     symbol = "cross_entropy"
@@ -611,7 +716,11 @@ class CrossEntropy(Function):
 
 
 class BCEWithLogits(Function):
-    """Binary cross-entropy on logits, elementwise: ``max(x, 0) - x*y + log(1 + exp(-|x|))``."""
+    """Binary cross-entropy on logits, elementwise: ``max(x, 0) - x*y + log(1 + exp(-|x|))``.
+
+    >>> round(float(BCEWithLogits.apply(Value(np.zeros(1)), np.ones(1)).data[0]), 4)
+    0.6931
+    """
 
     symbol = "bce_with_logits"
     fresh_grads = True
@@ -628,7 +737,11 @@ class BCEWithLogits(Function):
 
 
 class BCE(Function):
-    """Binary cross-entropy on probabilities, elementwise, with logs clamped at -100."""
+    """Binary cross-entropy on probabilities, elementwise, with logs clamped at -100.
+
+    >>> round(float(BCE.apply(Value(np.array([0.5])), np.ones(1)).data[0]), 4)
+    0.6931
+    """
 
     symbol = "bce"
     fresh_grads = True
@@ -651,6 +764,9 @@ class HingeLoss(Function):
     """The max-margin loss ``max(0, 1 - y * score)`` with labels ``y`` of ±1, then reduced.
 
     ``reduction`` is ``"mean"``, ``"sum"`` or ``"none"`` (per sample).
+
+    >>> (HingeLoss.apply(Value(np.array([0.5, 2.0])), np.array([1.0, 1.0]), 'mean')).data
+    0.25
     """
 
     symbol = "hinge"
@@ -676,7 +792,11 @@ class HingeLoss(Function):
 
 
 class SumSquares(Function):
-    """``scale * sum(p**2)`` over all elements of all operands: an L2 penalty in one node."""
+    """``scale * sum(p**2)`` over all elements of all operands: an L2 penalty in one node.
+
+    >>> (SumSquares.apply(0.5, Value(np.array([1.0, 2.0])))).data
+    2.5
+    """
 
     symbol = "sum_squares"
     fresh_grads = True

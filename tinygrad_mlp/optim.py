@@ -28,6 +28,13 @@ class Optimizer:
 
     ``lr`` is a number, or a schedule: a callable of the step number (0, 1, 2, ...) returning
     the learning rate itself, as in micrograd's demo ``lambda k: 1.0 - 0.9 * k / 100``.
+
+    >>> class PlainSGD(Optimizer):
+    ...     def update(self, param, grad, state, lr):
+    ...         return param - lr * grad
+    >>> w = Value(np.array([1.0])); (w * w).sum().backward()
+    >>> PlainSGD([w], lr=0.25).step(); w.data
+    array([0.5])
     """
 
     def __init__(self, params: Iterable[Value], lr: float | Schedule) -> None:
@@ -179,7 +186,12 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay: ``param *= 1 - lr * weight_decay`` before the step."""
+    """Adam with decoupled weight decay: ``param *= 1 - lr * weight_decay`` before the step.
+
+    >>> w = Value(np.array([1.0])); (w * w).sum().backward()
+    >>> AdamW([w], lr=0.1, weight_decay=0.5).step(); w.data.round(4)
+    array([0.85])
+    """
 
     decoupled = True
 

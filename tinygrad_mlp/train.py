@@ -51,6 +51,10 @@ class History:
 
     ``history["loss"]``, ``history["val_loss"]``, ``history["accuracy"]``,
     ``history["val_accuracy"]``, ... are lists with one entry per epoch.
+
+    >>> h = History(); h.log("loss", 0.5); h.log("loss", 0.25)
+    >>> h["loss"], h.epochs
+    ([0.5, 0.25], 2)
     """
 
     history: dict[str, list[float]] = field(default_factory=dict)
