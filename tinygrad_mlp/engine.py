@@ -871,19 +871,7 @@ def _lift(x: Any) -> Value | None:
         return x
     t = type(x)
     if t is float or t is int or t is np.ndarray or isinstance(x, (np.number, np.bool_, int)):
-        v = Value.__new__(Value)
-        v.data = as_data(x)
-        v._grad = None
-        v._label = ""
-        v.parents = ()
-        v.requires_grad = False
-        v._fn = None
-        v._argpos = None
-        v.saved_values = ()
-        v.role = None
-        v.index = None
-        v._pending = 0
-        return v
+        return Value(x, requires_grad=False)
     return None
 
 
