@@ -316,43 +316,49 @@ class Value:
     (-4.0, -2.0, 2.0)
     """
 
+    # A node's operands are kept in two slots rather than in a tuple: every tuple holding Values
+    # is one more object for Python's cyclic garbage collector to walk while a graph is alive.
+    # ``_a`` is the first operand (None for a leaf), ``_b`` the second (None for one operand,
+    # a tuple of the rest for three or more).  ``parents`` assembles them.
     __slots__ = (
         "data",
         "_grad",
-        "_label",
-        "parents",
-        "requires_grad",
         "_fn",
-        "_argpos",
-        "saved_values",
-        "role",
-        "index",
+        "_a",
+        "_b",
+        "requires_grad",
         "_pending",
+        "saved_values",
+        "_argpos",
         "__dict__",  # lets a Function keep extra values on ctx (``ctx.k = k``), as in PyTorch
     )
     __array_ufunc__ = None  # ndarray (op) Value defers to Value, never an object array
 
     data: float | np.ndarray
-    parents: tuple[Value, ...]
     saved_values: tuple[Any, ...]
-    role: str | None
-    index: tuple[int, ...] | None
+    # Rarely set, so kept out of the slots: an instance stores them (in its __dict__) only when
+    # given, and otherwise reads these class-level defaults.
+    role: str | None = None  # "weight", "bias", "z", "activation", "input" in a model's graph
+    index: tuple[int, ...] | None = None  # (layer, neuron[, input]) for a model's nodes
+    _label = ""
 
     def __init__(self, data: Any, label: str = "", *, requires_grad: bool = True) -> None:
-        value = as_data(data)
-        if value is data and requires_grad and type(value) is np.ndarray:
-            # a parameter: optimizers update it in place, which must not change the caller's array
-            value = value.copy()
+        if type(data) is float:
+            value = data
+        else:
+            value = as_data(data)
+            if value is data and requires_grad and type(value) is np.ndarray:
+                # a parameter: optimizers update it in place; the caller's array must not change
+                value = value.copy()
         self.data = value
         self._grad = None
-        self._label = str(label)
-        self.parents = ()
+        if label != "":
+            self._label = str(label)
+        self._a = self._b = None
         self.requires_grad = bool(requires_grad)
         self._fn = None
         self._argpos = None
         self.saved_values = ()
-        self.role = None
-        self.index = None
         self._pending = 0
 
     # ---------------------------------------------------------------- fields
@@ -391,6 +397,19 @@ class Value:
     @label.setter
     def label(self, value: str) -> None:
         self._label = str(value)
+
+    @property
+    def parents(self) -> tuple[Value, ...]:
+        """The operands of the operation that made this value, in order (``()`` for a leaf)."""
+        a = self._a
+        if a is None:
+            return ()
+        b = self._b
+        if b is None:
+            return (a,)
+        if type(b) is tuple:
+            return (a, *b)
+        return (a, b)
 
     @property
     def has_grad(self) -> bool:
@@ -568,20 +587,28 @@ class Value:
 
     def _run_backward(self, grad: Any, on_node: Callable[[Value], None] | None = None) -> None:
         """Run backward from this root; ``on_node(node)`` sees each node once its grad is final."""
-        # Pass 1: count in each node's ``_pending`` how many consumers it has in this graph,
-        # and clear the gradients of intermediate nodes (they show the latest pass only).
+        if self._fn is None:  # the root is a leaf: its gradient is the one given
+            _accumulate(self, grad, set(), "backward", self)
+            if on_node is not None:
+                on_node(self)
+            return
+        # Pass 1: count in each intermediate node's ``_pending`` how many consumers it has in
+        # this graph, and clear its gradient (intermediate nodes show the latest pass only).
+        # Leaves need no count unless ``on_node`` must hear when each one is complete.
+        leaves = on_node is not None
         stack = [self]
         while stack:
             node = stack.pop()
-            if node._fn is None:
-                continue
             node._grad = None
-            for p in node.parents:
-                if p.requires_grad:
+            a, b = node._a, node._b
+            for p in (a,) if b is None else (a, b) if type(b) is Value else (a, *b):
+                if p._fn is not None:
                     n = p._pending
                     if n == 0:
                         stack.append(p)
                     p._pending = n + 1
+                elif leaves and p.requires_grad:
+                    p._pending += 1
         try:
             self._propagate(grad, on_node)
         except BaseException:  # leave no half-counted nodes behind for the next backward()
@@ -592,17 +619,18 @@ class Value:
     def _propagate(self, grad: Any, on_node: Callable[[Value], None] | None) -> None:
         # Pass 2: a node runs its backward once all of its consumers have contributed.
         anomaly = _mode.anomaly
+        leaves = on_node is not None
         owned: set[Value] = set()
         _accumulate(self, grad, owned, "backward", self)
         ready = [self]
         while ready:
             node = ready.pop()
             fn = node._fn
-            if fn is None:  # a leaf: its gradient is complete
-                if on_node is not None:
-                    on_node(node)
+            if fn is None:  # a leaf, queued only for on_node: its gradient is complete
+                on_node(node)  # type: ignore[misc]
                 continue
-            parents = node.parents
+            a, b = node._a, node._b
+            parents = (a,) if b is None else (a, b) if type(b) is Value else (a, *b)
             g = node._grad
             if g is None:  # no gradient reached this node: release its operands all the same
                 grads: tuple = (None,) * len(parents)
@@ -620,18 +648,17 @@ class Value:
                 if anomaly:
                     _check_grads(fn, parents, grads)
             for p, pg in zip(parents, grads):
-                if not p.requires_grad:
-                    continue
-                if pg is not None:
+                if pg is not None and p.requires_grad:
                     if type(pg) is float and type(p.data) is float:  # the scalar fast path
                         cur = p._grad
                         p._grad = pg if cur is None else cur + pg
                     else:
                         _accumulate(p, pg, owned, fn.op_name, node)
-                c = p._pending - 1
-                p._pending = c
-                if c == 0:
-                    ready.append(p)
+                if p._fn is not None or leaves and p.requires_grad:
+                    c = p._pending - 1
+                    p._pending = c
+                    if c == 0:
+                        ready.append(p)
             if on_node is not None:
                 on_node(node)
 
@@ -653,10 +680,7 @@ class Value:
             other = _lift(other)
             if other is None:
                 return NotImplemented
-        return _record(
-            _ops.Add, (self, other), (self.data, other.data), None,
-            self.requires_grad or other.requires_grad,
-        )
+        return _record(_ops.Add, self, other, self.requires_grad or other.requires_grad)
 
     def __radd__(self, other: Any) -> Value:
         other = _lift(other)
@@ -667,10 +691,7 @@ class Value:
             other = _lift(other)
             if other is None:
                 return NotImplemented
-        return _record(
-            _ops.Sub, (self, other), (self.data, other.data), None,
-            self.requires_grad or other.requires_grad,
-        )
+        return _record(_ops.Sub, self, other, self.requires_grad or other.requires_grad)
 
     def __rsub__(self, other: Any) -> Value:
         other = _lift(other)
@@ -682,10 +703,7 @@ class Value:
             if lifted is None:
                 return _refuse_mul(self, other)
             other = lifted
-        return _record(
-            _ops.Mul, (self, other), (self.data, other.data), None,
-            self.requires_grad or other.requires_grad,
-        )
+        return _record(_ops.Mul, self, other, self.requires_grad or other.requires_grad)
 
     def __rmul__(self, other: Any) -> Value:
         lifted = _lift(other)
@@ -696,10 +714,7 @@ class Value:
             other = _lift(other)
             if other is None:
                 return NotImplemented
-        return _record(
-            _ops.Div, (self, other), (self.data, other.data), None,
-            self.requires_grad or other.requires_grad,
-        )
+        return _record(_ops.Div, self, other, self.requires_grad or other.requires_grad)
 
     def __rtruediv__(self, other: Any) -> Value:
         other = _lift(other)
@@ -727,10 +742,7 @@ class Value:
             other = _lift(other)
             if other is None:
                 return NotImplemented
-        return _record(
-            _ops.MatMul, (self, other), (self.data, other.data), None,
-            self.requires_grad or other.requires_grad,
-        )
+        return _record(_ops.MatMul, self, other, self.requires_grad or other.requires_grad)
 
     def __rmatmul__(self, other: Any) -> Value:
         other = _lift(other)
@@ -838,17 +850,17 @@ _FIRST_OF = [None, None, ((0,), 2), ((0,), 3), ((0,), 4)]
 
 def _with_args(fn: type[Function], a: Value, *extra: Any) -> Value:
     """``fn.apply(a, *extra)`` where only ``a`` is a Value (an axis, a shape, an index...)."""
-    return _record(fn, (a,), (a.data, *extra), _FIRST_OF[len(extra) + 1], a.requires_grad)
+    return _record(fn, a, None, a.requires_grad, (a.data, *extra), _FIRST_OF[len(extra) + 1])
 
 
 def _binary(fn: type[Function], a: Value, b: Value) -> Value:
     """``fn.apply(a, b)`` for two Values, without sorting the arguments."""
-    return _record(fn, (a, b), (a.data, b.data), None, a.requires_grad or b.requires_grad)
+    return _record(fn, a, b, a.requires_grad or b.requires_grad)
 
 
 def _unary(fn: type[Function], a: Value) -> Value:
     """``fn.apply(a)`` for one Value, without sorting the arguments."""
-    return _record(fn, (a,), (a.data,), None, a.requires_grad)
+    return _record(fn, a, None, a.requires_grad)
 
 
 def _refuse_mul(left: Any, right: Any) -> Any:
@@ -1016,32 +1028,47 @@ class Function:
             raw.append(a.data)
             if a.requires_grad:
                 requires_grad = True
+        n = len(parents)
         return _record(
             cls,
-            tuple(parents),
+            parents[0] if n else None,
+            None if n < 2 else parents[1] if n == 2 else tuple(parents[1:]),
+            requires_grad,
             tuple(raw),
             None if len(positions) == len(args) else (tuple(positions), len(args)),
-            requires_grad,
         )
 
 
 def _record(
-    fn: type[Function], parents: tuple[Value, ...], raw: tuple[Any, ...], argpos: Any, rg: bool
+    fn: type[Function],
+    a: Value | None,
+    b: Any,
+    rg: bool,
+    raw: tuple[Any, ...] | None = None,
+    argpos: Any = None,
 ) -> Value:
-    """Run ``fn.forward`` with the output node as ``ctx`` and record the node in the graph."""
+    """Run ``fn.forward`` with the output node as ``ctx`` and record the node in the graph.
+
+    ``a`` and ``b`` are the operands as :class:`Value` keeps them (see its ``__slots__``);
+    ``raw`` is what ``forward`` gets when it is not just their data (pass-through arguments,
+    three or more operands), and ``argpos`` then says where the operands are among them.
+    """
     out = _new(Value)
     out._grad = None
-    out._label = ""
-    out.role = None
-    out.index = None
     out.saved_values = ()
     out._pending = 0
-    out.parents = parents
+    out._a = a
+    out._b = b
     out._argpos = argpos
     try:
-        data = fn.forward(out, *raw)
+        if raw is not None:
+            data = fn.forward(out, *raw)
+        elif b is None:
+            data = fn.forward(out, a.data)  # type: ignore[union-attr]
+        else:
+            data = fn.forward(out, a.data, b.data)  # type: ignore[union-attr]
     except ValueError as e:
-        shapes = ", ".join(str(np.shape(p.data)) for p in parents)
+        shapes = ", ".join(str(np.shape(p.data)) for p in out.parents)
         raise ValueError(f"{fn.op_name!r} on operands of shapes {shapes}: {e}") from None
     if type(data) is not float:
         if type(data) is not np.ndarray or not _is_float_dtype(data.dtype) or data.ndim == 0:
@@ -1049,13 +1076,13 @@ def _record(
     out.data = data
     if _active_switches:
         if _mode.anomaly:
-            _check_finite(data, fn.op_name, "forward", raw)
+            _check_finite(data, fn.op_name, "forward", [p.data for p in out.parents])
         rg = rg and _mode.grad_enabled
     if rg:
         out._fn = fn
         out.requires_grad = True
     else:
-        out.parents = ()
+        out._a = out._b = None
         out._fn = None
         out._argpos = None
         out.saved_values = ()
