@@ -617,7 +617,9 @@ class Value:
             raise
 
     def _propagate(self, grad: Any, on_node: Callable[[Value], None] | None) -> None:
-        # Pass 2: a node runs its backward once all of its consumers have contributed.
+        # Pass 2: a node runs its backward once all of its consumers have contributed.  Only
+        # nodes made by operations wait in ``ready``; a leaf is complete (and reported to
+        # ``on_node``) when its last consumer has contributed.
         anomaly = _mode.anomaly
         leaves = on_node is not None
         owned: set[Value] = set()
@@ -625,26 +627,20 @@ class Value:
         ready = [self]
         while ready:
             node = ready.pop()
+            if on_node is not None:
+                on_node(node)
             fn = node._fn
-            if fn is None:  # a leaf, queued only for on_node: its gradient is complete
-                on_node(node)  # type: ignore[misc]
-                continue
             a, b = node._a, node._b
             parents = (a,) if b is None else (a, b) if type(b) is Value else (a, *b)
             g = node._grad
             if g is None:  # no gradient reached this node: release its operands all the same
-                grads: tuple = (None,) * len(parents)
+                grads: Any = (None,) * len(parents)
             else:
                 grads = fn.backward(node, g)
                 if type(grads) is not tuple:
                     grads = tuple(grads) if type(grads) is list else (grads,)
-                argpos = node._argpos
-                if argpos is not None:
-                    if len(grads) != argpos[1]:
-                        _wrong_count(fn, len(grads), argpos[1])
-                    grads = [grads[i] for i in argpos[0]]
-                elif len(grads) != len(parents):
-                    _wrong_count(fn, len(grads), len(parents))
+                if len(grads) != len(parents):
+                    grads = _operand_grads(node, grads, len(parents))
                 if anomaly:
                     _check_grads(fn, parents, grads)
             for p, pg in zip(parents, grads):
@@ -654,13 +650,15 @@ class Value:
                         p._grad = pg if cur is None else cur + pg
                     else:
                         _accumulate(p, pg, owned, fn.op_name, node)
-                if p._fn is not None or leaves and p.requires_grad:
+                if p._fn is not None:
                     c = p._pending - 1
                     p._pending = c
                     if c == 0:
                         ready.append(p)
-            if on_node is not None:
-                on_node(node)
+                elif leaves and p.requires_grad:
+                    p._pending -= 1
+                    if p._pending == 0:
+                        on_node(p)  # type: ignore[misc]
 
     def zero_grad(self) -> None:
         """Reset the gradient of every node in this value's graph to zero.
@@ -896,9 +894,18 @@ def _check_grads(fn: type[Function], parents: tuple[Value, ...], grads: tuple) -
             )
 
 
-def _wrong_count(fn: type[Function], got: int, want: int) -> None:
+def _operand_grads(node: Value, grads: tuple, n_operands: int) -> Any:
+    """The gradients of ``node``'s operands among those its backward returned, one per argument.
+
+    Arguments of ``forward`` that are not Values (an axis, an exponent...) have no operand: their
+    gradients are dropped.  Any other count is a mistake in the operation's backward.
+    """
+    argpos = node._argpos
+    if argpos is not None and len(grads) == argpos[1]:
+        return [grads[i] for i in argpos[0]]
+    want = n_operands if argpos is None else argpos[1]
     raise TypeError(
-        f"{fn.__name__}.backward returned {got} gradient(s) for {want} input(s); "
+        f"{node._fn.__name__}.backward returned {len(grads)} gradient(s) for {want} input(s); "
         "return one per argument of forward (None for those that need none)"
     )
 

@@ -138,10 +138,11 @@ class Mul(Function):
 
     @staticmethod
     def backward(ctx: Value, grad: Any) -> tuple[Any, Any]:
-        # Built-ins read their operands from ctx.parents and their result from ctx.data
-        # rather than saving copies: one allocation less per node.
-        a, b = ctx.parents
-        return grad * b.data, grad * a.data
+        # Built-ins read their operands from the node and their result from ctx.data rather
+        # than saving copies: one allocation less per node.  Your own operation would write
+        # ``a, b = ctx.parents``; the engine's operand slots ``_a``/``_b`` skip building that
+        # tuple, which matters for the most frequent node of a scalar graph.
+        return grad * ctx._b.data, grad * ctx._a.data
 
 
 class Div(Function):

@@ -156,7 +156,7 @@ def backward_frames(
     >>> L = a * b; L.label = "L"
     >>> frames = backward_frames(L)
     >>> [f.caption for f in frames]
-    ['step 1/3: ∂L/∂L = 1.0000', 'step 2/3: ∂L/∂b = 2.0000', 'step 3/3: ∂L/∂a = -3.0000']
+    ['step 1/3: ∂L/∂L = 1.0000', 'step 2/3: ∂L/∂a = -3.0000', 'step 3/3: ∂L/∂b = 2.0000']
     >>> a.grad  # untouched: backward() was never called on L
     0.0
     """
