@@ -601,7 +601,7 @@ class Value:
             node = stack.pop()
             node._grad = None
             a, b = node._a, node._b
-            for p in (a,) if b is None else (a, b) if type(b) is Value else (a, *b):
+            for p in (a,) if b is None else (a, b) if type(b) is not tuple else (a, *b):
                 if p._fn is not None:
                     n = p._pending
                     if n == 0:
@@ -630,20 +630,24 @@ class Value:
             if on_node is not None:
                 on_node(node)
             fn = node._fn
-            a, b = node._a, node._b
-            parents = (a,) if b is None else (a, b) if type(b) is Value else (a, *b)
+            p, b = node._a, node._b
+            n = 1 if b is None else 2 if type(b) is not tuple else 1 + len(b)
             g = node._grad
             if g is None:  # no gradient reached this node: release its operands all the same
-                grads: Any = (None,) * len(parents)
+                grads: Any = (None,) * n
             else:
                 grads = fn.backward(node, g)
-                if type(grads) is not tuple:
-                    grads = tuple(grads) if type(grads) is list else (grads,)
-                if len(grads) != len(parents):
-                    grads = _operand_grads(node, grads, len(parents))
+                if type(grads) is not tuple and type(grads) is not list:
+                    grads = (grads,)
+                if len(grads) != n:
+                    grads = _operand_grads(node, grads, n)
                 if anomaly:
-                    _check_grads(fn, parents, grads)
-            for p, pg in zip(parents, grads):
+                    _check_grads(fn, node.parents, grads)
+            # The operands one after the other, p being operand i: a zip over operands and
+            # gradients would cost more than all the work done per edge.
+            i = 0
+            while True:
+                pg = grads[i]
                 if pg is not None and p.requires_grad:
                     if type(pg) is float and type(p.data) is float:  # the scalar fast path
                         cur = p._grad
@@ -659,6 +663,10 @@ class Value:
                     p._pending -= 1
                     if p._pending == 0:
                         on_node(p)  # type: ignore[misc]
+                i += 1
+                if i == n:
+                    break
+                p = b if n == 2 else b[i - 1]
 
     def zero_grad(self) -> None:
         """Reset the gradient of every node in this value's graph to zero.
