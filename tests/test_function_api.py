@@ -458,8 +458,22 @@ def test_ctx_keeps_extra_attributes_as_in_pytorch():
             return grad * ctx.k, None
 
     x = Value(2.0)
-    Scale.apply(x, 3.0).backward()
+    y = Scale.apply(x, 3.0)
+    assert isinstance(y, Value) and y.op == "Scale"
+    y.backward()
     assert x.grad == 3.0
+
+
+def test_built_in_nodes_carry_no_attribute_dict():
+    # every node of a graph pays for a __dict__ pointer, so built-in nodes have none
+    x = Value(2.0, label="x")
+    y = (x * 3).relu()
+    for v in (x, y):
+        assert type(v) is Value and not hasattr(v, "__dict__")
+    with pytest.raises(AttributeError):
+        y.anything = 1
+    y.label, y.role, y.index = "y", "z", (1, 1)
+    assert (y.label, y.role, y.index) == ("y", "z", (1, 1))
 
 
 def test_backward_may_return_a_list():

@@ -330,17 +330,14 @@ class Value:
         "_pending",
         "saved_values",
         "_argpos",
-        "__dict__",  # lets a Function keep extra values on ctx (``ctx.k = k``), as in PyTorch
+        "_meta",  # None, or a dict of what few nodes have: "label", "role", "index"
     )
     __array_ufunc__ = None  # ndarray (op) Value defers to Value, never an object array
+    # (No __dict__: it would cost every node a pointer and the garbage collector a look at it.
+    # Nodes made by Function.apply are _Node, which has one for ``ctx.k = k``.)
 
     data: float | np.ndarray
     saved_values: tuple[Any, ...]
-    # Rarely set, so kept out of the slots: an instance stores them (in its __dict__) only when
-    # given, and otherwise reads these class-level defaults.
-    role: str | None = None  # "weight", "bias", "z", "activation", "input" in a model's graph
-    index: tuple[int, ...] | None = None  # (layer, neuron[, input]) for a model's nodes
-    _label = ""
 
     def __init__(self, data: Any, label: str = "", *, requires_grad: bool = True) -> None:
         if type(data) is float:
@@ -352,8 +349,7 @@ class Value:
                 value = value.copy()
         self.data = value
         self._grad = None
-        if label != "":
-            self._label = str(label)
+        self._meta = None if label == "" else {"label": str(label)}
         self._a = self._b = None
         self.requires_grad = bool(requires_grad)
         self._fn = None
@@ -389,14 +385,42 @@ class Value:
     @property
     def label(self) -> str:
         """The name shown for this node; a model's nodes default to it from role and index."""
-        label = self._label
-        if label or self.role is None:
+        meta = self._meta
+        if meta is None:
+            return ""
+        label = meta.get("label", "")
+        if label or "role" not in meta:
             return label
-        return _role_label(self.role, self.index)
+        return _role_label(meta["role"], meta.get("index"))
 
     @label.setter
     def label(self, value: str) -> None:
-        self._label = str(value)
+        self._set_meta("label", str(value))
+
+    @property
+    def role(self) -> str | None:
+        """``"weight"``, ``"bias"``, ``"z"``, ``"activation"`` or ``"input"`` in a model's graph."""
+        meta = self._meta
+        return None if meta is None else meta.get("role")
+
+    @role.setter
+    def role(self, value: str | None) -> None:
+        self._set_meta("role", value)
+
+    @property
+    def index(self) -> tuple[int, ...] | None:
+        """``(layer, neuron[, input])`` of a model's node, as in the notation ``w^(l)_jk``."""
+        meta = self._meta
+        return None if meta is None else meta.get("index")
+
+    @index.setter
+    def index(self, value: tuple[int, ...] | None) -> None:
+        self._set_meta("index", value)
+
+    def _set_meta(self, key: str, value: Any) -> None:
+        if self._meta is None:
+            self._meta = {}
+        self._meta[key] = value
 
     @property
     def parents(self) -> tuple[Value, ...]:
@@ -1003,6 +1027,7 @@ class Function:
 
     symbol: str | None = None
     op_name: str = "Function"
+    _node_type: type[Value]  # the class of the nodes it makes (set for each subclass)
     # True when backward always returns newly made arrays (never its input grad, a view of it or
     # a saved array): a leaf may then keep them as its gradient without a copy
     fresh_grads: bool = False
@@ -1010,6 +1035,8 @@ class Function:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.op_name = cls.__dict__.get("symbol") or cls.__name__
+        # the built-in operations keep nothing on ctx but saved values: plain Values suffice
+        cls._node_type = Value if cls.__module__.startswith("tinygrad_mlp.") else _Node
 
     @staticmethod
     def forward(ctx: Value, *inputs: Any) -> Any:  # pragma: no cover - abstract
@@ -1051,7 +1078,16 @@ class Function:
             requires_grad,
             tuple(raw),
             None if len(positions) == len(args) else (tuple(positions), len(args)),
+            cls._node_type,
         )
+
+
+class _Node(Value):
+    """The Value made by a user-defined Function: as its ``ctx`` it also keeps whatever
+    attributes the function sets (``ctx.k = k``, as in PyTorch).  Built-in nodes need none.
+    """
+
+    __slots__ = ("__dict__",)
 
 
 def _record(
@@ -1061,6 +1097,7 @@ def _record(
     rg: bool,
     raw: tuple[Any, ...] | None = None,
     argpos: Any = None,
+    node_type: type[Value] = Value,
 ) -> Value:
     """Run ``fn.forward`` with the output node as ``ctx`` and record the node in the graph.
 
@@ -1068,8 +1105,8 @@ def _record(
     ``raw`` is what ``forward`` gets when it is not just their data (pass-through arguments,
     three or more operands), and ``argpos`` then says where the operands are among them.
     """
-    out = _new(Value)
-    out._grad = None
+    out = _new(node_type)
+    out._grad = out._meta = None
     out.saved_values = ()
     out._pending = 0
     out._a = a
