@@ -534,3 +534,51 @@ def test_gradcheck_leaves_the_grads_of_other_leaves_alone():
     assert gradcheck(lambda: model(X).sum(), [model.layers[0].W])
     for p, g in zip(model.parameters(), before):
         np.testing.assert_array_equal(p.grad, g)
+
+
+@pytest.mark.parametrize("op, expected", [
+    ("Add", (5.0, 1.0)), ("Sub", (-1.0, 1.0)), ("Mul", (6.0, 3.0)),
+    ("Div", (2.0 / 3.0, 1.0 / 3.0)), ("Pow", (8.0, 12.0)),
+])
+def test_built_in_arithmetic_apply_takes_numbers_as_constants(op, expected):
+    from tinygrad_mlp import ops
+
+    x = Value(2.0)
+    y = getattr(ops, op).apply(x, 3.0)
+    y.backward()
+    assert (y.data, x.grad) == pytest.approx(expected)
+    assert not y.parents[1].requires_grad
+    with pytest.raises(TypeError, match="unsupported operand type 'str'"):
+        getattr(ops, op).apply(x, "3")
+
+
+def test_requires_grad_is_a_switch_on_leaves_only():
+    w = Value(1.0)
+    w.requires_grad = False
+    y = w * 2
+    assert not y.requires_grad and y.parents == ()
+    w.requires_grad = True
+    y = w * 2
+    assert y.requires_grad
+    with pytest.raises(ValueError, match="leaves only"):
+        y.requires_grad = False
+
+
+def test_a_failed_backward_leaves_constants_constant():
+    class Broken(Function):
+        @staticmethod
+        def forward(ctx, x, c):
+            return x * c
+
+        @staticmethod
+        def backward(ctx, grad):
+            raise RuntimeError("broken")
+
+    x, c = Value(2.0), Value(3.0, requires_grad=False)
+    y = Broken.apply(x, c) + x
+    with pytest.raises(RuntimeError, match="broken"):
+        y.backward()
+    assert not c.requires_grad and x.requires_grad
+    y.zero_grad()
+    (x * 1.0).backward()
+    assert x.grad == 1.0

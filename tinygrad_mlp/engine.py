@@ -316,28 +316,22 @@ class Value:
     (-4.0, -2.0, 2.0)
     """
 
-    # A node's operands are kept in two slots rather than in a tuple: every tuple holding Values
-    # is one more object for Python's cyclic garbage collector to walk while a graph is alive.
-    # ``_a`` is the first operand (None for a leaf), ``_b`` the second (None for one operand,
-    # a tuple of the rest for three or more).  ``parents`` assembles them.
-    __slots__ = (
-        "data",
-        "_grad",
-        "_fn",
-        "_a",
-        "_b",
-        "requires_grad",
-        "_pending",
-        "saved_values",
-        "_argpos",
-        "_meta",  # None, or a dict of what few nodes have: "label", "role", "index"
-    )
+    # A scalar graph is made of tens of thousands of these, and every slot costs time to set,
+    # memory, and a look from Python's garbage collector while the graph is alive; so a node
+    # has only the slots every node uses:
+    # - ``_a`` is the first operand (None for a leaf), ``_b`` the second (None for one operand,
+    #   a tuple of the rest for three or more): two slots rather than a ``parents`` tuple, which
+    #   would be one more object for the collector per node;
+    # - ``_pending`` is -1 for a value that needs no gradient (``requires_grad`` reads it), and
+    #   otherwise counts, during ``backward()``, the consumers yet to contribute (0 at rest);
+    # - ``_meta`` is None, or a dict of what only some nodes have: "label", "role", "index",
+    #   "saved" (``saved_values``) and "argpos" (where the operands are among the arguments).
+    # There is no ``__dict__``: user-defined Functions make ``_Node`` values, which have one
+    # for ``ctx.k = k``.
+    __slots__ = ("data", "_grad", "_fn", "_a", "_b", "_pending", "_meta")
     __array_ufunc__ = None  # ndarray (op) Value defers to Value, never an object array
-    # (No __dict__: it would cost every node a pointer and the garbage collector a look at it.
-    # Nodes made by Function.apply are _Node, which has one for ``ctx.k = k``.)
 
     data: float | np.ndarray
-    saved_values: tuple[Any, ...]
 
     def __init__(self, data: Any, label: str = "", *, requires_grad: bool = True) -> None:
         if type(data) is float:
@@ -351,11 +345,8 @@ class Value:
         self._grad = None
         self._meta = None if label == "" else {"label": str(label)}
         self._a = self._b = None
-        self.requires_grad = bool(requires_grad)
         self._fn = None
-        self._argpos = None
-        self.saved_values = ()
-        self._pending = 0
+        self._pending = 0 if requires_grad else -1
 
     # ---------------------------------------------------------------- fields
     @property
@@ -416,6 +407,10 @@ class Value:
     @index.setter
     def index(self, value: tuple[int, ...] | None) -> None:
         self._set_meta("index", value)
+
+    def _get_meta(self, key: str, default: Any = None) -> Any:
+        meta = self._meta
+        return default if meta is None else meta.get(key, default)
 
     def _set_meta(self, key: str, value: Any) -> None:
         if self._meta is None:
@@ -481,20 +476,42 @@ class Value:
         return self._fn
 
     @property
+    def requires_grad(self) -> bool:
+        """Whether gradients flow to this value (False for constants such as inputs and targets,
+        and for results computed from constants only or under ``no_grad()``)."""
+        return self._pending >= 0
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if self._fn is not None:
+            raise ValueError("requires_grad can be changed on leaves only, not on a computed value")
+        self._pending = 0 if value else -1
+
+    @property
     def needs_input_grad(self) -> tuple[bool, ...]:
         """For each argument of the operation that made this value: does it need a gradient?"""
-        flags = tuple([p.requires_grad for p in self.parents])
-        if self._argpos is None:
+        flags = tuple([p._pending >= 0 for p in self.parents])
+        argpos = self._get_meta("argpos")
+        if argpos is None:
             return flags
-        positions, nargs = self._argpos
+        positions, nargs = argpos
         out = [False] * nargs
         for i, flag in zip(positions, flags):
             out[i] = flag
         return tuple(out)
 
+    @property
+    def saved_values(self) -> Any:
+        """What the operation's ``forward`` kept with ``ctx.save_for_backward(...)``."""
+        return self._get_meta("saved", ())
+
+    @saved_values.setter
+    def saved_values(self, values: Any) -> None:
+        self._set_meta("saved", values)
+
     def save_for_backward(self, *values: Any) -> None:
         """Keep raw floats/arrays for the ``backward`` of the operation that made this value."""
-        self.saved_values = values
+        self._set_meta("saved", values)
 
     def item(self) -> float:
         """The value as a Python float (a tensor must have exactly one element)."""
@@ -631,13 +648,14 @@ class Value:
                     if n == 0:
                         stack.append(p)
                     p._pending = n + 1
-                elif leaves and p.requires_grad:
+                elif leaves and p._pending >= 0:  # (p.requires_grad)
                     p._pending += 1
         try:
             self._propagate(grad, on_node)
         except BaseException:  # leave no half-counted nodes behind for the next backward()
             for node in self.graph():
-                node._pending = 0
+                if node._pending > 0:
+                    node._pending = 0
             raise
 
     def _propagate(self, grad: Any, on_node: Callable[[Value], None] | None) -> None:
@@ -672,7 +690,7 @@ class Value:
             i = 0
             while True:
                 pg = grads[i]
-                if pg is not None and p.requires_grad:
+                if pg is not None and p._pending >= 0:  # (p.requires_grad)
                     if type(pg) is float and type(p.data) is float:  # the scalar fast path
                         cur = p._grad
                         p._grad = pg if cur is None else cur + pg
@@ -683,7 +701,7 @@ class Value:
                     p._pending = c
                     if c == 0:
                         ready.append(p)
-                elif leaves and p.requires_grad:
+                elif leaves and p._pending > 0:  # a leaf that requires a gradient
                     p._pending -= 1
                     if p._pending == 0:
                         on_node(p)  # type: ignore[misc]
@@ -710,7 +728,7 @@ class Value:
             other = _lift(other)
             if other is None:
                 return NotImplemented
-        return _record(_ops.Add, self, other, self.requires_grad or other.requires_grad)
+        return _record(_ops.Add, self, other, self._pending >= 0 or other._pending >= 0)
 
     def __radd__(self, other: Any) -> Value:
         other = _lift(other)
@@ -721,7 +739,7 @@ class Value:
             other = _lift(other)
             if other is None:
                 return NotImplemented
-        return _record(_ops.Sub, self, other, self.requires_grad or other.requires_grad)
+        return _record(_ops.Sub, self, other, self._pending >= 0 or other._pending >= 0)
 
     def __rsub__(self, other: Any) -> Value:
         other = _lift(other)
@@ -733,7 +751,7 @@ class Value:
             if lifted is None:
                 return _refuse_mul(self, other)
             other = lifted
-        return _record(_ops.Mul, self, other, self.requires_grad or other.requires_grad)
+        return _record(_ops.Mul, self, other, self._pending >= 0 or other._pending >= 0)
 
     def __rmul__(self, other: Any) -> Value:
         lifted = _lift(other)
@@ -744,7 +762,7 @@ class Value:
             other = _lift(other)
             if other is None:
                 return NotImplemented
-        return _record(_ops.Div, self, other, self.requires_grad or other.requires_grad)
+        return _record(_ops.Div, self, other, self._pending >= 0 or other._pending >= 0)
 
     def __rtruediv__(self, other: Any) -> Value:
         other = _lift(other)
@@ -772,7 +790,7 @@ class Value:
             other = _lift(other)
             if other is None:
                 return NotImplemented
-        return _record(_ops.MatMul, self, other, self.requires_grad or other.requires_grad)
+        return _record(_ops.MatMul, self, other, self._pending >= 0 or other._pending >= 0)
 
     def __rmatmul__(self, other: Any) -> Value:
         other = _lift(other)
@@ -880,17 +898,17 @@ _FIRST_OF = [None, None, ((0,), 2), ((0,), 3), ((0,), 4)]
 
 def _with_args(fn: type[Function], a: Value, *extra: Any) -> Value:
     """``fn.apply(a, *extra)`` where only ``a`` is a Value (an axis, a shape, an index...)."""
-    return _record(fn, a, None, a.requires_grad, (a.data, *extra), _FIRST_OF[len(extra) + 1])
+    return _record(fn, a, None, a._pending >= 0, (a.data, *extra), _FIRST_OF[len(extra) + 1])
 
 
 def _binary(fn: type[Function], a: Value, b: Value) -> Value:
     """``fn.apply(a, b)`` for two Values, without sorting the arguments."""
-    return _record(fn, a, b, a.requires_grad or b.requires_grad)
+    return _record(fn, a, b, a._pending >= 0 or b._pending >= 0)
 
 
 def _unary(fn: type[Function], a: Value) -> Value:
     """``fn.apply(a)`` for one Value, without sorting the arguments."""
-    return _record(fn, a, None, a.requires_grad)
+    return _record(fn, a, None, a._pending >= 0)
 
 
 def _refuse_mul(left: Any, right: Any) -> Any:
@@ -932,7 +950,7 @@ def _operand_grads(node: Value, grads: tuple, n_operands: int) -> Any:
     Arguments of ``forward`` that are not Values (an axis, an exponent...) have no operand: their
     gradients are dropped.  Any other count is a mistake in the operation's backward.
     """
-    argpos = node._argpos
+    argpos = node._get_meta("argpos")
     if argpos is not None and len(grads) == argpos[1]:
         return [grads[i] for i in argpos[0]]
     want = n_operands if argpos is None else argpos[1]
@@ -1068,7 +1086,7 @@ class Function:
             parents.append(a)
             positions.append(i)
             raw.append(a.data)
-            if a.requires_grad:
+            if a._pending >= 0:
                 requires_grad = True
         n = len(parents)
         return _record(
@@ -1106,12 +1124,12 @@ def _record(
     three or more operands), and ``argpos`` then says where the operands are among them.
     """
     out = _new(node_type)
-    out._grad = out._meta = None
-    out.saved_values = ()
+    out._grad = None
+    out._meta = None if argpos is None else {"argpos": argpos}
     out._pending = 0
     out._a = a
     out._b = b
-    out._argpos = argpos
+    out._fn = fn
     try:
         if raw is not None:
             data = fn.forward(out, *raw)
@@ -1130,17 +1148,10 @@ def _record(
         if _mode.anomaly:
             _check_finite(data, fn.op_name, "forward", [p.data for p in out.parents])
         rg = rg and _mode.grad_enabled
-    if rg:
-        out._fn = fn
-        out.requires_grad = True
-    else:
-        out._a = out._b = None
-        out._fn = None
-        out._argpos = None
-        out.saved_values = ()
-        out.requires_grad = False
+    if not rg:  # a constant: it keeps neither operands nor anything for backward
+        out._a = out._b = out._fn = out._meta = None
+        out._pending = -1
     return out
-
 
 _new = object.__new__
 

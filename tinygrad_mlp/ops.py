@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_mlp.engine import Function, Value, _IndexGrad, is_basic_index
+from tinygrad_mlp.engine import Function, Value, _binary, _IndexGrad, _lift, is_basic_index
 
 _SCALAR_ERRORS = (ValueError, OverflowError, ZeroDivisionError)
 
@@ -67,7 +67,23 @@ def _sigmoid(x: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- arithmetic
-class Add(Function):
+class _Arithmetic(Function):
+    """A binary operator: ``apply`` takes numbers and arrays as constant operands, as ``+`` does.
+
+    (A user-defined Function passes numbers through to ``forward`` instead; the arithmetic
+    operations read both operands from the node, so both must be Values.)
+    """
+
+    @classmethod
+    def apply(cls, a: Any, b: Any) -> Value:  # type: ignore[override]
+        la, lb = _lift(a), _lift(b)
+        if la is None or lb is None:
+            bad = a if la is None else b
+            raise TypeError(f"{cls.op_name}: unsupported operand type {type(bad).__name__!r}")
+        return _binary(cls, la, lb)
+
+
+class Add(_Arithmetic):
     """``a + b``.
 
     >>> (Value(2.0) + 3).data
@@ -85,7 +101,7 @@ class Add(Function):
         return grad, grad
 
 
-class Sub(Function):
+class Sub(_Arithmetic):
     """``a - b``.
 
     >>> (Value(2.0) - 3).data
@@ -122,7 +138,7 @@ class Neg(Function):
         return -grad
 
 
-class Mul(Function):
+class Mul(_Arithmetic):
     """``a * b``.
 
     >>> (Value(2.0) * 3).data
@@ -145,7 +161,7 @@ class Mul(Function):
         return grad * ctx._b.data, grad * ctx._a.data
 
 
-class Div(Function):
+class Div(_Arithmetic):
     """``a / b`` (division by zero gives inf or NaN with a warning, as numpy).
 
     >>> (Value(3.0) / 2).data
@@ -157,12 +173,11 @@ class Div(Function):
 
     @staticmethod
     def forward(ctx: Value, a: Any, b: Any) -> Any:
-        ctx.save_for_backward(a, b)
         return _div(a, b)
 
     @staticmethod
     def backward(ctx: Value, grad: Any) -> tuple[Any, Any]:
-        a, b = ctx.saved_values
+        a, b = ctx._a.data, ctx._b.data  # the operands, as in Mul
         ga = _div(grad, b)
         return ga, -ga * _div(a, b)
 
@@ -188,7 +203,7 @@ class PowConst(Function):
         return grad * p * _pow(a, p - 1.0), None
 
 
-class Pow(Function):
+class Pow(_Arithmetic):
     """``a ** b`` where the exponent ``b`` is a Value too.
 
     >>> (Value(2.0) ** Value(3.0)).data
@@ -200,13 +215,11 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx: Value, a: Any, b: Any) -> Any:
-        out = _pow(a, b) if type(b) is float else np.power(a, b)
-        ctx.save_for_backward(a, b, out)
-        return out
+        return _pow(a, b) if type(b) is float else np.power(a, b)
 
     @staticmethod
     def backward(ctx: Value, grad: Any) -> tuple[Any, Any]:
-        a, b, out = ctx.saved_values
+        a, b, out = ctx._a.data, ctx._b.data, ctx.data  # the operands, as in Mul
         need_a, need_b = ctx.needs_input_grad
         ga = None
         if need_a:  # a scalar base with a tensor exponent must not take the math.pow path
@@ -215,7 +228,7 @@ class Pow(Function):
         return ga, gb
 
 
-class MatMul(Function):
+class MatMul(_Arithmetic):
     """``a @ b`` for 1-D and 2-D operands (a matrix product, or a dot product).
 
     >>> (Value(np.array([1.0, 2.0])) @ np.array([3.0, 4.0])).data
@@ -373,13 +386,11 @@ class Log(Function):
 
     @staticmethod
     def forward(ctx: Value, a: Any) -> Any:
-        ctx.save_for_backward(a)
         return _log(a)
 
     @staticmethod
     def backward(ctx: Value, grad: Any) -> Any:
-        (a,) = ctx.saved_values
-        return _div(grad, a)
+        return _div(grad, ctx._a.data)  # the operand, as in Mul
 
 
 class Abs(Function):
@@ -394,12 +405,11 @@ class Abs(Function):
 
     @staticmethod
     def forward(ctx: Value, a: Any) -> Any:
-        ctx.save_for_backward(a)
         return abs(a)
 
     @staticmethod
     def backward(ctx: Value, grad: Any) -> Any:
-        (a,) = ctx.saved_values
+        a = ctx._a.data  # the operand, as in Mul
         if type(a) is float:
             return grad * (1.0 if a > 0 else -1.0 if a < 0 else 0.0 if a == 0 else math.nan)
         return grad * np.sign(a)
