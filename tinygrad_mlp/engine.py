@@ -927,10 +927,16 @@ def _refuse_mul(left: Any, right: Any) -> Any:
 
 def _lift(x: Any) -> Value | None:
     """An operand as a Value: numbers and arrays become constants; None if unsupported."""
+    t = type(x)
+    if t is float:  # the most frequent case (x * 2.0, inputs in a scalar graph): made directly
+        c = _new(Value)
+        c.data = x
+        c._grad = c._fn = c._a = c._b = c._meta = None
+        c._pending = -1
+        return c
     if isinstance(x, Value):
         return x
-    t = type(x)
-    if t is float or t is int or t is np.ndarray or isinstance(x, (np.number, np.bool_, int)):
+    if t is int or t is np.ndarray or isinstance(x, (np.number, np.bool_, int)):
         return Value(x, requires_grad=False)
     return None
 
