@@ -687,11 +687,12 @@ class Value:
                     _check_grads(fn, node.parents, grads)
             # The operands one after the other, p being operand i: a zip over operands and
             # gradients would cost more than all the work done per edge.
+            scalar = type(g) is float and fn.elementwise  # then every operand is a float too
             i = 0
             while True:
                 pg = grads[i]
                 if pg is not None and p._pending >= 0:  # (p.requires_grad)
-                    if type(pg) is float and type(p.data) is float:  # the scalar fast path
+                    if scalar or type(pg) is float and type(p.data) is float:  # the fast path
                         cur = p._grad
                         p._grad = pg if cur is None else cur + pg
                     else:
@@ -1055,6 +1056,10 @@ class Function:
     # True when backward always returns newly made arrays (never its input grad, a view of it or
     # a saved array): a leaf may then keep them as its gradient without a copy
     fresh_grads: bool = False
+    # True when the result is computed element by element from the operands broadcast together,
+    # and backward returns Python floats when they are floats: on scalars the engine then adds
+    # the gradients without checking their types (the fast path of micrograd-style graphs)
+    elementwise: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -91,6 +91,7 @@ class Add(_Arithmetic):
     """
 
     symbol = "+"
+    elementwise = True
 
     @staticmethod
     def forward(ctx: Value, a: Any, b: Any) -> Any:
@@ -109,6 +110,7 @@ class Sub(_Arithmetic):
     """
 
     symbol = "-"
+    elementwise = True
 
     @staticmethod
     def forward(ctx: Value, a: Any, b: Any) -> Any:
@@ -127,6 +129,7 @@ class Neg(Function):
     """
 
     symbol = "-"
+    elementwise = True
     fresh_grads = True
 
     @staticmethod
@@ -146,6 +149,7 @@ class Mul(_Arithmetic):
     """
 
     symbol = "*"
+    elementwise = True
     fresh_grads = True
 
     @staticmethod
@@ -169,6 +173,7 @@ class Div(_Arithmetic):
     """
 
     symbol = "/"
+    elementwise = True
     fresh_grads = True
 
     @staticmethod
@@ -190,6 +195,7 @@ class PowConst(Function):
     """
 
     symbol = "**"
+    elementwise = True
     fresh_grads = True
 
     @staticmethod
@@ -211,6 +217,7 @@ class Pow(_Arithmetic):
     """
 
     symbol = "**"
+    elementwise = True
     fresh_grads = True
 
     @staticmethod
@@ -273,6 +280,7 @@ class ReLU(Function):
     """
 
     symbol = "relu"
+    elementwise = True
     fresh_grads = True
 
     @staticmethod
@@ -297,6 +305,7 @@ class LeakyReLU(Function):
     """
 
     symbol = "leaky_relu"
+    elementwise = True
     fresh_grads = True
 
     @staticmethod
@@ -322,6 +331,7 @@ class Tanh(Function):
     """
 
     symbol = "tanh"
+    elementwise = True
     fresh_grads = True
 
     @staticmethod
@@ -342,6 +352,7 @@ class Sigmoid(Function):
     """
 
     symbol = "sigmoid"
+    elementwise = True
     fresh_grads = True
 
     @staticmethod
@@ -362,6 +373,7 @@ class Exp(Function):
     """
 
     symbol = "exp"
+    elementwise = True
     fresh_grads = True
 
     @staticmethod
@@ -382,6 +394,7 @@ class Log(Function):
     """
 
     symbol = "log"
+    elementwise = True
     fresh_grads = True
 
     @staticmethod
@@ -401,6 +414,7 @@ class Abs(Function):
     """
 
     symbol = "abs"
+    elementwise = True
     fresh_grads = True
 
     @staticmethod
@@ -423,6 +437,7 @@ class Sqrt(Function):
     """
 
     symbol = "sqrt"
+    elementwise = True
     fresh_grads = True
 
     @staticmethod
