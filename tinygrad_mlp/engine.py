@@ -380,7 +380,7 @@ class Value:
         if meta is None:
             return ""
         label = meta.get("label", "")
-        if label or "role" not in meta:
+        if label or meta.get("role") is None:
             return label
         return _role_label(meta["role"], meta.get("index"))
 
@@ -407,6 +407,17 @@ class Value:
     @index.setter
     def index(self, value: tuple[int, ...] | None) -> None:
         self._set_meta("index", value)
+
+    def __copy__(self) -> Value:
+        cls = type(self)
+        new = cls.__new__(cls)
+        for name in Value.__slots__:
+            setattr(new, name, getattr(self, name))
+        if self._meta is not None:  # the copy's label, role... are its own
+            new._meta = dict(self._meta)
+        if cls is not Value:
+            new.__dict__.update(self.__dict__)
+        return new
 
     def _get_meta(self, key: str, default: Any = None) -> Any:
         meta = self._meta
@@ -669,19 +680,19 @@ class Value:
         ready = [self]
         while ready:
             node = ready.pop()
+            g = node._grad  # read first: on_node may read .grad, which makes a missing one 0.0
             if on_node is not None:
                 on_node(node)
             fn = node._fn
             p, b = node._a, node._b
             n = 1 if b is None else 2 if type(b) is not tuple else 1 + len(b)
-            g = node._grad
             if g is None:  # no gradient reached this node: release its operands all the same
                 grads: Any = (None,) * n
             else:
                 grads = fn.backward(node, g)
                 if type(grads) is not tuple and type(grads) is not list:
                     grads = (grads,)
-                if len(grads) != n:
+                if len(grads) != n or node._meta is not None:  # (it may hold argument positions)
                     grads = _operand_grads(node, grads, n)
                 if anomaly:
                     _check_grads(fn, node.parents, grads)
@@ -958,9 +969,14 @@ def _operand_grads(node: Value, grads: tuple, n_operands: int) -> Any:
     gradients are dropped.  Any other count is a mistake in the operation's backward.
     """
     argpos = node._get_meta("argpos")
-    if argpos is not None and len(grads) == argpos[1]:
+    if argpos is None:
+        if len(grads) == n_operands:
+            return grads
+        want = n_operands
+    elif len(grads) == argpos[1]:
         return [grads[i] for i in argpos[0]]
-    want = n_operands if argpos is None else argpos[1]
+    else:
+        want = argpos[1]
     raise TypeError(
         f"{node._fn.__name__}.backward returned {len(grads)} gradient(s) for {want} input(s); "
         "return one per argument of forward (None for those that need none)"
@@ -1064,8 +1080,9 @@ class Function:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.op_name = cls.__dict__.get("symbol") or cls.__name__
-        # the built-in operations keep nothing on ctx but saved values: plain Values suffice
-        cls._node_type = Value if cls.__module__.startswith("tinygrad_mlp.") else _Node
+        # a Function may keep attributes on ctx; the built-ins, which do not, are switched to
+        # plain Values once they are all defined (see the end of tinygrad_mlp.ops)
+        cls._node_type = _Node
 
     @staticmethod
     def forward(ctx: Value, *inputs: Any) -> Any:  # pragma: no cover - abstract
@@ -1119,6 +1136,9 @@ class _Node(Value):
     __slots__ = ("__dict__",)
 
 
+Function._node_type = _Node
+
+
 def _record(
     fn: type[Function],
     a: Value | None,
@@ -1160,9 +1180,19 @@ def _record(
             _check_finite(data, fn.op_name, "forward", [p.data for p in out.parents])
         rg = rg and _mode.grad_enabled
     if not rg:  # a constant: it keeps neither operands nor anything for backward
-        out._a = out._b = out._fn = out._meta = None
+        out._a = out._b = out._fn = None
         out._pending = -1
+        if out._meta is not None:
+            _drop_backward_meta(out)
     return out
+
+
+def _drop_backward_meta(out: Value) -> None:
+    meta = out._meta
+    meta.pop("saved", None)  # type: ignore[union-attr]
+    meta.pop("argpos", None)  # type: ignore[union-attr]
+    if not meta:
+        out._meta = None
 
 _new = object.__new__
 

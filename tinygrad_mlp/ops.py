@@ -837,3 +837,10 @@ class SumSquares(Function):
         (scale,) = ctx.saved_values
         g = 2.0 * scale * grad
         return (None, *(g * p.data for p in ctx.parents))
+
+
+# The built-in operations keep nothing on ctx but what save_for_backward keeps, so their nodes
+# are plain Values (no attribute dict); a Function defined anywhere else makes _Node values.
+for _op in list(globals().values()):
+    if isinstance(_op, type) and issubclass(_op, Function) and _op.__module__ == __name__:
+        _op._node_type = Value
