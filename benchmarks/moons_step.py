@@ -64,8 +64,10 @@ def main() -> None:
     y = y * 2 - 1
     init = [p.data.copy() for p in MLP(2, [16, 16, 1], seed=0).parameters()]
     losses = {}
-    floor = _common.best_of(lambda: losses.__setitem__("numpy", run_numpy(X, y, init)))
-    ours = _common.best_of(lambda: losses.__setitem__("ours", run_tinygrad(X, y, init)))
+    floor, ours = _common.best_of_each(
+        lambda: losses.__setitem__("numpy", run_numpy(X, y, init)),
+        lambda: losses.__setitem__("ours", run_tinygrad(X, y, init)),
+    )
     print(f"numpy floor : {floor / STEPS * 1e6:7.1f} us per step (final loss {losses['numpy']:.6f})")
     print(f"tinygrad_mlp: {ours / STEPS * 1e6:7.1f} us per step (final loss {losses['ours']:.6f})")
     print(f"ratio {ours / floor:.2f}x the floor (target: at most 2x)")

@@ -502,7 +502,8 @@ class Value:
     def needs_input_grad(self) -> tuple[bool, ...]:
         """For each argument of the operation that made this value: does it need a gradient?"""
         flags = tuple([p._pending >= 0 for p in self.parents])
-        argpos = self._get_meta("argpos")
+        meta = self._meta
+        argpos = None if meta is None else meta.get("argpos")
         if argpos is None:
             return flags
         positions, nargs = argpos
@@ -514,7 +515,8 @@ class Value:
     @property
     def saved_values(self) -> Any:
         """What the operation's ``forward`` kept with ``ctx.save_for_backward(...)``."""
-        return self._get_meta("saved", ())
+        meta = self._meta
+        return () if meta is None else meta.get("saved", ())
 
     @saved_values.setter
     def saved_values(self, values: Any) -> None:
@@ -522,7 +524,11 @@ class Value:
 
     def save_for_backward(self, *values: Any) -> None:
         """Keep raw floats/arrays for the ``backward`` of the operation that made this value."""
-        self._set_meta("saved", values)
+        meta = self._meta
+        if meta is None:
+            self._meta = {"saved": values}
+        else:
+            meta["saved"] = values
 
     def item(self) -> float:
         """The value as a Python float (a tensor must have exactly one element)."""
@@ -692,7 +698,8 @@ class Value:
                 grads = fn.backward(node, g)
                 if type(grads) is not tuple and type(grads) is not list:
                     grads = (grads,)
-                if len(grads) != n or node._meta is not None:  # (it may hold argument positions)
+                meta = node._meta
+                if len(grads) != n or meta is not None and "argpos" in meta:
                     grads = _operand_grads(node, grads, n)
                 if anomaly:
                     _check_grads(fn, node.parents, grads)

@@ -186,13 +186,10 @@ def hinge_loss(scores: Any, target: Any, reduction: str = "mean") -> Value:
     0.25
     """
     scores, t = _match(_as_value(scores), target, "hinge_loss")
-    if t.min(initial=0) < 0:  # ±1 labels
-        if not (np.abs(t) == 1).all():
+    if not (np.abs(t) == 1).all():  # not ±1 labels (all 1 reads the same either way)
+        if not ((t == 0) | (t == 1)).all():
             raise ValueError("hinge_loss: labels must be -1 and 1 (or 0 and 1)")
-    elif ((t == 0) | (t == 1)).all():  # 0/1 labels: 0 means -1
-        t = 2 * t - 1
-    else:
-        raise ValueError("hinge_loss: labels must be -1 and 1 (or 0 and 1)")
+        t = 2 * t - 1  # 0/1 labels: 0 means -1
     if reduction not in _REDUCTIONS:
         raise ValueError(f"hinge_loss: reduction must be 'mean' or 'sum', got {reduction!r}")
     return ops.HingeLoss.apply(scores, t, reduction)

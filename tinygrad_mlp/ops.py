@@ -20,6 +20,9 @@ import numpy as np
 from tinygrad_mlp.engine import Function, Value, _binary, _IndexGrad, _lift, is_basic_index
 
 _SCALAR_ERRORS = (ValueError, OverflowError, ZeroDivisionError)
+# ndarray.sum(...) is np.add.reduce(...) behind a Python-level wrapper; the ufunc method directly
+# saves that layer on every reduction (it matters for small arrays)
+_sum = np.add.reduce
 
 
 def _safe(scalar: Callable[..., float], array: Callable[..., Any]) -> Callable[..., Any]:
@@ -472,7 +475,7 @@ class Sum(Function):
         ctx.save_for_backward(np.shape(a), axis, keepdims)
         if type(a) is float:
             return a
-        return a.sum(axis=axis, keepdims=keepdims)
+        return _sum(a, axis=axis, keepdims=keepdims)
 
     @staticmethod
     def backward(ctx: Value, grad: Any) -> tuple[Any, None, None]:
@@ -494,7 +497,7 @@ class Mean(Function):
         if type(a) is float:
             ctx.save_for_backward((), axis, keepdims, 1)
             return a
-        out = a.sum(axis=axis, keepdims=keepdims)  # sum / n: faster than ndarray.mean
+        out = _sum(a, axis=axis, keepdims=keepdims)  # sum / n: faster than ndarray.mean
         n = a.size // max(np.size(out), 1)
         ctx.save_for_backward(a.shape, axis, keepdims, n)
         return out / a.dtype.type(n) if type(out) is np.ndarray else float(out) / n
@@ -679,7 +682,7 @@ class Linear(Function):
             gb = grad if need_b else None
         else:
             gW = grad.T @ x if need_W else None
-            gb = grad.sum(axis=0) if need_b else None
+            gb = _sum(grad, axis=0) if need_b else None
         return gx, gW, gb
 
 
@@ -709,7 +712,7 @@ class LogSoftmax(Function):
     def backward(ctx: Value, grad: Any) -> tuple[Any, None]:
         (axis,) = ctx.saved_values
         out = ctx.data
-        return grad - np.exp(out) * grad.sum(axis=axis, keepdims=True), None
+        return grad - np.exp(out) * _sum(grad, axis=axis, keepdims=True), None
 
 
 class CrossEntropy(Function):
@@ -806,7 +809,7 @@ class HingeLoss(Function):
         losses = margin * active
         if reduction == "none":
             return losses
-        total = float(losses.sum())
+        total = float(_sum(losses, axis=None))
         return total / losses.size if reduction == "mean" else total
 
     @staticmethod
@@ -830,13 +833,13 @@ class SumSquares(Function):
     @staticmethod
     def forward(ctx: Value, scale: float, *params: Any) -> Any:
         ctx.save_for_backward(scale)
-        return scale * float(sum(np.vdot(p, p) for p in params))
+        return scale * float(sum([np.vdot(p, p) for p in params]))
 
     @staticmethod
     def backward(ctx: Value, grad: Any) -> tuple[Any, ...]:
         (scale,) = ctx.saved_values
         g = 2.0 * scale * grad
-        return (None, *(g * p.data for p in ctx.parents))
+        return (None, *[g * p.data for p in ctx.parents])
 
 
 # The built-in operations keep nothing on ctx but what save_for_backward keeps, so their nodes

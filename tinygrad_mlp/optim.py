@@ -69,14 +69,17 @@ class Optimizer:
         decay or momentum for them), as in ``torch.optim``.
         """
         lr = self.current_lr()
+        update = self.update
         for p, state in zip(self.params, self.state):
-            if not p.has_grad:  # not used since zero_grad(): left alone, as in torch.optim
+            grad = p._grad  # (p.grad would make a zero gradient for an unused parameter)
+            if grad is None:  # not used since zero_grad(): left alone, as in torch.optim
                 continue
-            new = self.update(p.data, p.grad, state, lr)
-            if type(p.data) is float:
+            data = p.data
+            new = update(data, grad, state, lr)
+            if type(data) is float:
                 p.data = float(new)
-            elif new is not p.data:
-                p.data[...] = new  # in place: anything holding the array sees the update
+            elif new is not data:
+                data[...] = new  # in place: anything holding the array sees the update
         self.steps += 1
 
     def zero_grad(self) -> None:
