@@ -669,12 +669,12 @@ class Linear(Function):
                 f"linear: input of shape {np.shape(x)} does not fit weights of shape {W.shape} "
                 f"(expected (N, {W.shape[1]}) or ({W.shape[1]},))"
             )
-        ctx.save_for_backward(x, W)
         return x @ W.T + b
 
     @staticmethod
     def backward(ctx: Value, grad: Any) -> tuple[Any, Any, Any]:
-        x, W = ctx.saved_values
+        xv, Wv, _ = ctx.parents  # the operands themselves: nothing saved, as in Mul
+        x, W = xv.data, Wv.data
         need_x, need_W, need_b = ctx.needs_input_grad
         gx = grad @ W if need_x else None
         if x.ndim == 1:
