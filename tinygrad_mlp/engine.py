@@ -301,6 +301,78 @@ def _fit_grad(g: Any, like: float | np.ndarray, op: str, out_shape: tuple[int, .
     return g
 
 
+def _operator(name: str, reflected: bool = False) -> Callable[[Value, Any], Value]:
+    """The method behind ``a <op> b`` (``b <op> a`` when ``reflected``) for the operation class
+    ``name`` of :mod:`tinygrad_mlp.ops`: ``Function.apply`` for two operands, numbers and
+    arrays lifted to constants.
+
+    The common case (two operands that need a gradient, no ``no_grad`` or ``detect_anomaly``)
+    is recorded right here rather than through :func:`_record`: it is the most frequent call of
+    a scalar graph, and one Python frame fewer per node shows.  Every other case, and every
+    error, goes through :func:`_record`.
+    """
+    fn: type[Function] | None = None  # looked up on first use: tinygrad_mlp.ops imports this
+
+    def operator(self: Value, other: Any) -> Value:
+        nonlocal fn
+        if type(other) is not Value:
+            lifted = _lift(other)
+            if lifted is None:
+                return _refuse(name, self, other, reflected)
+            other = lifted
+        if reflected:
+            a, b = other, self
+        else:
+            a, b = self, other
+        if fn is None:
+            fn = getattr(_ops, name)
+        rg = a._pending >= 0 or b._pending >= 0
+        if _active_switches or not rg:
+            return _record(fn, a, b, rg)
+        out = _new(Value)
+        out._grad = out._meta = None
+        out._pending = 0
+        out._a, out._b, out._fn = a, b, fn
+        try:
+            data = fn.forward(out, a.data, b.data)
+        except ValueError:
+            return _record(fn, a, b, rg)  # raises it again, naming the operands' shapes
+        out.data = data if type(data) is float else _result(fn, data)
+        return out
+
+    operator.__name__ = f"__{'r' if reflected else ''}{_DUNDER[name]}__"
+    operator.__qualname__ = f"Value.{operator.__name__}"
+    symbol = _SYMBOL[name]
+    operator.__doc__ = f"``other {symbol} self``" if reflected else f"``self {symbol} other``"
+    return operator
+
+
+_DUNDER = {"Add": "add", "Sub": "sub", "Mul": "mul", "Div": "truediv", "MatMul": "matmul"}
+_SYMBOL = {"Add": "+", "Sub": "-", "Mul": "*", "Div": "/", "MatMul": "@"}
+
+
+def _refuse(name: str, value: Value, other: Any, reflected: bool) -> Any:
+    """``NotImplemented`` for an unsupported operand, or a TypeError for a sequence.
+
+    Python would otherwise try ``"ab" * value`` as sequence repetition and complain about the
+    Value ("can't multiply sequence by non-int") instead of naming the operand's type.
+    """
+    if name == "Mul" and isinstance(other, (str, bytes, list, tuple)):
+        left, right = (other, value) if reflected else (value, other)
+        raise TypeError(
+            f"unsupported operand type(s) for {_SYMBOL[name]}: {type(left).__name__!r} and "
+            f"{type(right).__name__!r}"
+        )
+    return NotImplemented
+
+
+def _result(fn: type[Function], data: Any) -> Any:
+    """A forward's non-float result as a Value keeps it (a float32/float64 array as given)."""
+    if type(data) is not np.ndarray or not _is_float_dtype(data.dtype) or data.ndim == 0:
+        return as_data(data, f"the result of {fn.op_name!r}")
+    return data
+
+
 # --------------------------------------------------------------------------- Value
 class Value:
     """A number or a numpy array that remembers how it was computed.
@@ -742,50 +814,17 @@ class Value:
             node._grad = None
 
     # ---------------------------------------------------------------- operators
-    def __add__(self, other: Any) -> Value:
-        if type(other) is not Value:
-            other = _lift(other)
-            if other is None:
-                return NotImplemented
-        return _record(_ops.Add, self, other, self._pending >= 0 or other._pending >= 0)
-
-    def __radd__(self, other: Any) -> Value:
-        other = _lift(other)
-        return NotImplemented if other is None else _binary(_ops.Add, other, self)
-
-    def __sub__(self, other: Any) -> Value:
-        if type(other) is not Value:
-            other = _lift(other)
-            if other is None:
-                return NotImplemented
-        return _record(_ops.Sub, self, other, self._pending >= 0 or other._pending >= 0)
-
-    def __rsub__(self, other: Any) -> Value:
-        other = _lift(other)
-        return NotImplemented if other is None else _binary(_ops.Sub, other, self)
-
-    def __mul__(self, other: Any) -> Value:
-        if type(other) is not Value:
-            lifted = _lift(other)
-            if lifted is None:
-                return _refuse_mul(self, other)
-            other = lifted
-        return _record(_ops.Mul, self, other, self._pending >= 0 or other._pending >= 0)
-
-    def __rmul__(self, other: Any) -> Value:
-        lifted = _lift(other)
-        return _refuse_mul(other, self) if lifted is None else _binary(_ops.Mul, lifted, self)
-
-    def __truediv__(self, other: Any) -> Value:
-        if type(other) is not Value:
-            other = _lift(other)
-            if other is None:
-                return NotImplemented
-        return _record(_ops.Div, self, other, self._pending >= 0 or other._pending >= 0)
-
-    def __rtruediv__(self, other: Any) -> Value:
-        other = _lift(other)
-        return NotImplemented if other is None else _binary(_ops.Div, other, self)
+    # a + b, a - b, a * b, a / b, a @ b and their reflected forms (2 * a): see _operator
+    __add__ = _operator("Add")
+    __radd__ = _operator("Add", reflected=True)
+    __sub__ = _operator("Sub")
+    __rsub__ = _operator("Sub", reflected=True)
+    __mul__ = _operator("Mul")
+    __rmul__ = _operator("Mul", reflected=True)
+    __truediv__ = _operator("Div")
+    __rtruediv__ = _operator("Div", reflected=True)
+    __matmul__ = _operator("MatMul")
+    __rmatmul__ = _operator("MatMul", reflected=True)
 
     def __pow__(self, exponent: Any) -> Value:
         if isinstance(exponent, Value):
@@ -803,17 +842,6 @@ class Value:
 
     def __pos__(self) -> Value:
         return self
-
-    def __matmul__(self, other: Any) -> Value:
-        if type(other) is not Value:
-            other = _lift(other)
-            if other is None:
-                return NotImplemented
-        return _record(_ops.MatMul, self, other, self._pending >= 0 or other._pending >= 0)
-
-    def __rmatmul__(self, other: Any) -> Value:
-        other = _lift(other)
-        return NotImplemented if other is None else _binary(_ops.MatMul, other, self)
 
     def __getitem__(self, index: Any) -> Value:
         if isinstance(index, Value):
@@ -928,20 +956,6 @@ def _binary(fn: type[Function], a: Value, b: Value) -> Value:
 def _unary(fn: type[Function], a: Value) -> Value:
     """``fn.apply(a)`` for one Value, without sorting the arguments."""
     return _record(fn, a, None, a._pending >= 0)
-
-
-def _refuse_mul(left: Any, right: Any) -> Any:
-    """``NotImplemented`` for an unsupported operand of ``*``, a TypeError for a sequence.
-
-    Python would otherwise try ``"ab" * value`` as sequence repetition and complain about the
-    Value ("can't multiply sequence by non-int") instead of naming the operand's type.
-    """
-    if isinstance(left, (str, bytes, list, tuple)) or isinstance(right, (str, bytes, list, tuple)):
-        raise TypeError(
-            f"unsupported operand type(s) for *: {type(left).__name__!r} and "
-            f"{type(right).__name__!r}"
-        )
-    return NotImplemented
 
 
 def _lift(x: Any) -> Value | None:
@@ -1179,8 +1193,7 @@ def _record(
         shapes = ", ".join(str(np.shape(p.data)) for p in out.parents)
         raise ValueError(f"{fn.op_name!r} on operands of shapes {shapes}: {e}") from None
     if type(data) is not float:
-        if type(data) is not np.ndarray or not _is_float_dtype(data.dtype) or data.ndim == 0:
-            data = as_data(data, f"the result of {fn.op_name!r}")
+        data = _result(fn, data)
     out.data = data
     if _active_switches:
         if _mode.anomaly:
