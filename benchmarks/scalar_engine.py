@@ -21,7 +21,7 @@ import tracemalloc
 import _common  # noqa: F401  (pins BLAS threads before numpy loads)
 import numpy as np
 
-STEPS = 5  # the best of several steps: a step that runs a full garbage collection is slower
+STEPS = 8  # the best of several steps: a step that runs a full garbage collection is slower
 ROUNDS = 3  # engines measured in turn, so that a slower spell of the machine hits both
 
 
