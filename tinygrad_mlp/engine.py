@@ -838,7 +838,7 @@ class Value:
         return NotImplemented if base is None else _ops.Pow.apply(base, self)
 
     def __neg__(self) -> Value:
-        return _unary(_ops.Neg, self)
+        return _record(_ops.Neg, self, None, self._pending >= 0)
 
     def __pos__(self) -> Value:
         return self
@@ -851,7 +851,7 @@ class Value:
     # ---------------------------------------------------------------- named operations
     def relu(self) -> Value:
         """``max(0, x)`` elementwise."""
-        return _unary(_ops.ReLU, self)
+        return _record(_ops.ReLU, self, None, self._pending >= 0)
 
     def leaky_relu(self, slope: float = 0.01) -> Value:
         """``x`` where positive, ``slope * x`` elsewhere."""
@@ -859,27 +859,27 @@ class Value:
 
     def tanh(self) -> Value:
         """Hyperbolic tangent elementwise."""
-        return _unary(_ops.Tanh, self)
+        return _record(_ops.Tanh, self, None, self._pending >= 0)
 
     def sigmoid(self) -> Value:
         """``1 / (1 + exp(-x))`` elementwise, computed without overflow."""
-        return _unary(_ops.Sigmoid, self)
+        return _record(_ops.Sigmoid, self, None, self._pending >= 0)
 
     def exp(self) -> Value:
         """``e ** x`` elementwise."""
-        return _unary(_ops.Exp, self)
+        return _record(_ops.Exp, self, None, self._pending >= 0)
 
     def log(self) -> Value:
         """Natural logarithm elementwise (NaN below 0, ``-inf`` at 0, as numpy)."""
-        return _unary(_ops.Log, self)
+        return _record(_ops.Log, self, None, self._pending >= 0)
 
     def abs(self) -> Value:
         """Absolute value elementwise."""
-        return _unary(_ops.Abs, self)
+        return _record(_ops.Abs, self, None, self._pending >= 0)
 
     def sqrt(self) -> Value:
         """Square root elementwise (NaN below 0, as numpy)."""
-        return _unary(_ops.Sqrt, self)
+        return _record(_ops.Sqrt, self, None, self._pending >= 0)
 
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
         """Sum over ``axis`` (all axes by default, giving a scalar Value)."""
@@ -951,11 +951,6 @@ def _with_args(fn: type[Function], a: Value, *extra: Any) -> Value:
 def _binary(fn: type[Function], a: Value, b: Value) -> Value:
     """``fn.apply(a, b)`` for two Values, without sorting the arguments."""
     return _record(fn, a, b, a._pending >= 0 or b._pending >= 0)
-
-
-def _unary(fn: type[Function], a: Value) -> Value:
-    """``fn.apply(a)`` for one Value, without sorting the arguments."""
-    return _record(fn, a, None, a._pending >= 0)
 
 
 def _lift(x: Any) -> Value | None:

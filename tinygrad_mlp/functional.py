@@ -202,7 +202,7 @@ def l2_penalty(parameters: Iterable[Value], alpha: float = 1e-4) -> Value:
     2.5
     """
     params = list(parameters)
-    if not params or not all(isinstance(p, Value) for p in params):
+    if not params or not all([isinstance(p, Value) for p in params]):
         raise ValueError("l2_penalty needs a non-empty list of Values")
     return ops.SumSquares.apply(float(alpha), *params)
 

@@ -144,7 +144,9 @@ class Module:
     def _collect(self, out: list[Value]) -> None:
         # parameters() without building names: training loops call it every step.  It must
         # find what named_parameters() finds, in the same order (a test checks both ways).
-        _collect_in([attr for name, attr in vars(self).items() if name[0] != "_"], out)
+        for name, attr in vars(self).items():
+            if name[0] != "_" and type(attr) not in _PLAIN:
+                _collect_one(attr, out)
 
     def num_parameters(self) -> int:
         """The number of trainable numbers (weights and biases)."""
@@ -247,15 +249,19 @@ def _named_in(name: str, attr: Any) -> Iterator[tuple[str, Value]]:
             yield from _named_in(f"{name}.{i}", item)
 
 
-def _collect_in(items: list[Any] | tuple[Any, ...], out: list[Value]) -> None:
-    """``_named_in`` for a list or tuple, without the names (``Module._collect``'s fast path)."""
-    for item in items:
-        if isinstance(item, Value):
-            out.append(item)
-        elif isinstance(item, Module):
-            item._collect(out)
-        elif isinstance(item, (list, tuple)):
-            _collect_in(item, out)
+# attribute types that never hold parameters, skipped without isinstance checks
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def _collect_one(item: Any, out: list[Value]) -> None:
+    """``_named_in`` without the names (``Module._collect``'s fast path)."""
+    if isinstance(item, Value):
+        out.append(item)
+    elif isinstance(item, Module):
+        item._collect(out)
+    elif isinstance(item, (list, tuple)):
+        for x in item:
+            _collect_one(x, out)
 
 
 def _rng(seed: SeedLike) -> np.random.Generator:
@@ -507,7 +513,8 @@ class MLP(Module):
             return h[0] if len(h) == 1 else h
         if isinstance(x, Value) and x.ndim == 0:
             raise TypeError("pass a scalar input as a list: model([x])")
-        h = _vector_input(x, self.dtype, self.nin, "MLP")
+        W = self.layers[0].W.data  # (self.dtype and self.nin, without two property chains)
+        h = _vector_input(x, W.dtype, W.shape[1], "MLP")
         for layer in self.layers:  # each layer's input size is right by construction
             h = layer._vector(h)
         return h

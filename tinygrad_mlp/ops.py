@@ -673,9 +673,9 @@ class Linear(Function):
 
     @staticmethod
     def backward(ctx: Value, grad: Any) -> tuple[Any, Any, Any]:
-        xv, Wv, _ = ctx.parents  # the operands themselves: nothing saved, as in Mul
+        xv, Wv, bv = ctx.parents  # the operands themselves: nothing saved, as in Mul
         x, W = xv.data, Wv.data
-        need_x, need_W, need_b = ctx.needs_input_grad
+        need_x, need_W, need_b = xv.requires_grad, Wv.requires_grad, bv.requires_grad
         gx = grad @ W if need_x else None
         if x.ndim == 1:
             gW = np.outer(grad, x) if need_W else None

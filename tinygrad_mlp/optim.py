@@ -85,7 +85,7 @@ class Optimizer:
     def zero_grad(self) -> None:
         """Reset the gradients of all parameters to zero."""
         for p in self.params:
-            p.grad = None
+            p._grad = None  # (what p.grad = None does)
 
     def state_dict(self) -> dict[str, Any]:
         """Step count and per-parameter state (copied), to resume training later."""
