@@ -669,13 +669,15 @@ class Linear(Function):
                 f"linear: input of shape {np.shape(x)} does not fit weights of shape {W.shape} "
                 f"(expected (N, {W.shape[1]}) or ({W.shape[1]},))"
             )
+        # saved rather than read from ctx.parents: apply() passes integer arrays and numbers
+        # through as they are, so x or b need not be operands
+        ctx.save_for_backward(x, W)
         return x @ W.T + b
 
     @staticmethod
     def backward(ctx: Value, grad: Any) -> tuple[Any, Any, Any]:
-        xv, Wv, bv = ctx.parents  # the operands themselves: nothing saved, as in Mul
-        x, W = xv.data, Wv.data
-        need_x, need_W, need_b = xv.requires_grad, Wv.requires_grad, bv.requires_grad
+        x, W = ctx.saved_values
+        need_x, need_W, need_b = ctx.needs_input_grad
         gx = grad @ W if need_x else None
         if x.ndim == 1:
             gW = np.outer(grad, x) if need_W else None
@@ -810,13 +812,13 @@ class HingeLoss(Function):
         if reduction == "none":
             return losses
         total = float(_sum(losses, axis=None))
-        return total / losses.size if reduction == "mean" else total
+        return total / np.size(losses) if reduction == "mean" else total  # (a float for one score)
 
     @staticmethod
     def backward(ctx: Value, grad: Any) -> tuple[Any, None, None]:
         y, active, reduction = ctx.saved_values
         if reduction == "mean":
-            grad = grad / active.size
+            grad = grad / np.size(active)
         return -grad * y * active, None, None
 
 
