@@ -669,15 +669,20 @@ class Linear(Function):
                 f"linear: input of shape {np.shape(x)} does not fit weights of shape {W.shape} "
                 f"(expected (N, {W.shape[1]}) or ({W.shape[1]},))"
             )
-        # saved rather than read from ctx.parents: apply() passes integer arrays and numbers
-        # through as they are, so x or b need not be operands
-        ctx.save_for_backward(x, W)
+        if len(ctx.parents) < 3:  # an integer input or a number bias, passed through as is
+            ctx.save_for_backward(x, W)
         return x @ W.T + b
 
     @staticmethod
     def backward(ctx: Value, grad: Any) -> tuple[Any, Any, Any]:
-        x, W = ctx.saved_values
-        need_x, need_W, need_b = ctx.needs_input_grad
+        parents = ctx.parents
+        if len(parents) == 3:  # the usual case: read the operands themselves, as Mul does
+            xv, Wv, bv = parents
+            x, W = xv.data, Wv.data
+            need_x, need_W, need_b = xv.requires_grad, Wv.requires_grad, bv.requires_grad
+        else:
+            x, W = ctx.saved_values
+            need_x, need_W, need_b = ctx.needs_input_grad
         gx = grad @ W if need_x else None
         if x.ndim == 1:
             gW = np.outer(grad, x) if need_W else None
