@@ -467,8 +467,7 @@ class Value:
     @property
     def role(self) -> str | None:
         """``"weight"``, ``"bias"``, ``"z"``, ``"activation"`` or ``"input"`` in a model's graph."""
-        meta = self._meta
-        return None if meta is None else meta.get("role")
+        return self._get_meta("role")
 
     @role.setter
     def role(self, value: str | None) -> None:
@@ -477,8 +476,7 @@ class Value:
     @property
     def index(self) -> tuple[int, ...] | None:
         """``(layer, neuron[, input])`` of a model's node, as in the notation ``w^(l)_jk``."""
-        meta = self._meta
-        return None if meta is None else meta.get("index")
+        return self._get_meta("index")
 
     @index.setter
     def index(self, value: tuple[int, ...] | None) -> None:
@@ -578,8 +576,7 @@ class Value:
     def needs_input_grad(self) -> tuple[bool, ...]:
         """For each argument of the operation that made this value: does it need a gradient?"""
         flags = tuple([p._pending >= 0 for p in self.parents])
-        meta = self._meta
-        argpos = None if meta is None else meta.get("argpos")
+        argpos = self._get_meta("argpos")
         if argpos is None:
             return flags
         positions, nargs = argpos
@@ -591,8 +588,7 @@ class Value:
     @property
     def saved_values(self) -> Any:
         """What the operation's ``forward`` kept with ``ctx.save_for_backward(...)``."""
-        meta = self._meta
-        return () if meta is None else meta.get("saved", ())
+        return self._get_meta("saved", ())
 
     @saved_values.setter
     def saved_values(self, values: Any) -> None:
@@ -600,11 +596,7 @@ class Value:
 
     def save_for_backward(self, *values: Any) -> None:
         """Keep raw floats/arrays for the ``backward`` of the operation that made this value."""
-        meta = self._meta
-        if meta is None:
-            self._meta = {"saved": values}
-        else:
-            meta["saved"] = values
+        self._set_meta("saved", values)
 
     def item(self) -> float:
         """The value as a Python float (a tensor must have exactly one element)."""
