@@ -13,12 +13,7 @@ from collections.abc import Callable  # noqa: E402
 
 def best_of(fn: Callable[[], object], repeat: int = 5) -> float:
     """The fastest of ``repeat`` runs of ``fn``, in seconds."""
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+    return best_of_each(fn, repeat=repeat)[0]
 
 
 def best_of_each(*fns: Callable[[], object], repeat: int = 5) -> list[float]:
