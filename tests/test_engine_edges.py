@@ -45,11 +45,10 @@ def _on_node_checks(root):
     return seen
 
 
-# =========================================================================== bugs
+# =========================================================================== on_node, counts, metadata
 def test_on_node_reading_grad_does_not_change_the_gradients():
-    # _propagate calls on_node(node) before reading node._grad; Value.grad materialises a
-    # zero for a node no gradient reached, so the op's backward then runs on 0.0:
-    # log'(0) * 0 = nan reaches x, where x's only real gradient is 1.0 through "+ x".
+    # on_node reading n.grad makes a zero for a node no gradient reached; backward must still
+    # skip that node (running log's backward on it would give x nan instead of 1.0 via "+ x")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         x = Value(0.0, label="x")
@@ -95,8 +94,8 @@ def test_backward_frames_under_detect_anomaly_with_a_node_without_gradient():
 
 
 def test_too_few_gradients_with_a_pass_through_argument_is_an_error():
-    # backward returns 2 gradients for forward(k, x, y): the count equals the number of Value
-    # operands, so _operand_grads is skipped and the gradients land on the wrong operands
+    # 2 gradients for forward(k, x, y): as many as Value operands, yet one per argument is
+    # wanted; accepting them would hand x's gradient to y
     class Mix(Function):
         @staticmethod
         def forward(ctx, k, x, y):
@@ -153,8 +152,8 @@ def test_shallow_copy_does_not_share_label_role_index():
 
 
 def test_a_function_in_a_package_doctest_can_keep_ctx_attributes():
-    # pytest runs --doctest-modules over tinygrad_mlp: a docstring example lives in the
-    # module's namespace, so its Function gets plain Value nodes without __dict__
+    # a docstring example runs in the package module's namespace (pytest --doctest-modules);
+    # its Function is still a user's Function, whose nodes keep ctx attributes
     import tinygrad_mlp.engine as engine
 
     src = """
@@ -377,7 +376,7 @@ def test_ops_reading_operands_from_the_node_with_repeated_operands():
         y.backward()
         y.backward()  # a leaf accumulates across calls
         assert type(x.grad) is float and x.grad == pytest.approx(2 * expected)
-    # Div, Pow, Log and Abs now read their operands from the node at backward time
+    # Div, Pow, Log and Abs read their operands from the node at backward time
     a = Value(np.array([0.5, 1.5, 2.0]))
     b = Value(np.array([1.2, -0.7, 2.5]))
     assert gradcheck(lambda a, b: (a / b + a ** (b * 0.5) + b.abs().log()).sum(), [a, b])
