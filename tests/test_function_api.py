@@ -464,6 +464,7 @@ def test_ctx_keeps_extra_attributes_as_in_pytorch():
     assert x.grad == 3.0
 
 
+@pytest.mark.fast_only
 def test_built_in_nodes_carry_no_attribute_dict():
     # every node of a graph pays for a __dict__ pointer, so built-in nodes have none
     x = Value(2.0, label="x")

@@ -128,6 +128,42 @@ def test_plain_module_round_trip_without_architecture(tmp_path):
         load_model(path)
 
 
+def tied_mlp(seed=0) -> MLP:
+    model = MLP(3, [3, 3, 1], seed=seed)
+    model.layers[1].W = model.layers[0].W  # one 3x3 parameter in two layers
+    return model
+
+
+def test_tied_model_round_trip_keeps_the_values_and_the_tie(tmp_path, no_pickle):
+    path = tmp_path / "tied.safetensors"
+    a = tied_mlp(seed=0)
+    save(a, path)
+    tensors = load_file(path)
+    assert sorted(tensors) == ["layers.0.W", "layers.0.b", "layers.1.W", "layers.1.b",
+                               "layers.2.W", "layers.2.b"]  # every name, as in PyTorch
+    np.testing.assert_array_equal(tensors["layers.0.W"], a.layers[0].W.data)
+    np.testing.assert_array_equal(tensors["layers.1.W"], a.layers[0].W.data)
+    b = tied_mlp(seed=1)
+    W = b.layers[0].W
+    load(b, path)
+    assert b.layers[0].W is W and b.layers[1].W is W
+    assert_same_weights(a.state_dict(), b.state_dict())
+    np.testing.assert_array_equal(a(X).data, b(X).data)
+    assert b.num_parameters() == a.num_parameters() == 19
+
+
+def test_load_model_of_a_tied_model_is_untied_with_equal_values(tmp_path):
+    path = tmp_path / "tied.safetensors"
+    a = tied_mlp()
+    save(a, path)
+    b = load_model(path)
+    assert b.layers[1].W is not b.layers[0].W
+    np.testing.assert_array_equal(b.layers[0].W.data, a.layers[0].W.data)
+    np.testing.assert_array_equal(b.layers[1].W.data, a.layers[0].W.data)
+    np.testing.assert_array_equal(a(X).data, b(X).data)
+    assert b.num_parameters() == a.num_parameters() + 9
+
+
 def test_overwrites_an_existing_file(tmp_path):
     path = tmp_path / "m.safetensors"
     save(MLP(2, [3, 1], seed=0), path)

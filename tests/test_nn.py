@@ -125,6 +125,125 @@ def test_micrograd_style_module_trains_and_round_trips_its_state():
         fresh.load_state_dict({k: v for k, v in state.items() if k != "w.1"})
 
 
+def tied_mlp(seed=0) -> MLP:
+    """MLP(3, [3, 3, 1]) whose second layer uses the first layer's W: one 3x3 parameter."""
+    model = MLP(3, [3, 3, 1], seed=seed)
+    model.layers[1].W = model.layers[0].W
+    return model
+
+
+class TiedAutoencoder(Module):
+    """Two Layers of one shape sharing W, plus one shared Layer held in two attributes."""
+
+    def __init__(self):
+        self.enc = Layer(3, 3, seed=0)
+        self.dec = Layer(3, 3, seed=1)
+        self.dec.W = self.enc.W
+        self.head = Layer(3, 1, seed=2)
+        self.also_head = self.head  # the same module twice
+
+    def forward(self, x):
+        return self.head(self.dec(self.enc(x)))
+
+
+def test_a_tied_parameter_is_listed_and_counted_once():
+    model = tied_mlp()
+    W = model.layers[0].W
+    assert [n for n, _ in model.named_parameters()] == [
+        "layers.0.W", "layers.0.b", "layers.1.b", "layers.2.W", "layers.2.b"]
+    params = model.parameters()
+    assert len(params) == 5 and sum(p is W for p in params) == 1
+    assert params == [p for _, p in model.named_parameters()]
+    assert model.num_parameters() == 9 + 3 + 3 + 3 + 1
+    assert "19 parameters" in repr(model)
+
+    net = TiedAutoencoder()
+    assert [n for n, _ in net.named_parameters()] == ["enc.W", "enc.b", "dec.b", "head.W", "head.b"]
+    assert net.parameters() == [p for _, p in net.named_parameters()]
+    assert net.num_parameters() == (9 + 3) + 3 + (3 + 1)
+
+
+def test_an_sgd_step_moves_a_tied_parameter_once():
+    model = tied_mlp()
+    W = model.layers[0].W
+    W0 = W.data.copy()
+    X = np.random.default_rng(0).normal(size=(8, 3))
+    opt = SGD(model.parameters(), lr=0.1)
+    opt.zero_grad()
+    (model(X) ** 2).mean().backward()
+    grad = W.grad.copy()  # the sum over both places W is used
+    assert np.any(grad)
+    opt.step()
+    np.testing.assert_allclose(W.data, W0 - 0.1 * grad)  # not W0 - 0.2 * grad
+    assert model.layers[1].W is W
+
+
+def test_state_dict_keeps_every_name_of_a_tied_parameter_and_loads_back_tied():
+    a = tied_mlp(seed=0)
+    sd = a.state_dict()
+    assert list(sd) == ["layers.0.W", "layers.0.b", "layers.1.W", "layers.1.b",
+                        "layers.2.W", "layers.2.b"]
+    np.testing.assert_array_equal(sd["layers.0.W"], sd["layers.1.W"])
+    b = tied_mlp(seed=1)
+    W = b.layers[0].W
+    b.load_state_dict(sd)
+    assert b.layers[0].W is W and b.layers[1].W is W  # still tied, loaded in place
+    np.testing.assert_array_equal(W.data, a.layers[0].W.data)
+    X = np.random.default_rng(1).normal(size=(5, 3))
+    np.testing.assert_array_equal(a(X).data, b(X).data)
+    untied = MLP(3, [3, 3, 1], seed=1)  # the same names: loads, equal arrays, no tie made
+    untied.load_state_dict(sd)
+    assert untied.layers[1].W is not untied.layers[0].W
+    np.testing.assert_array_equal(untied.layers[1].W.data, untied.layers[0].W.data)
+
+    net = TiedAutoencoder()
+    assert list(net.state_dict()) == ["enc.W", "enc.b", "dec.W", "dec.b", "head.W", "head.b",
+                                      "also_head.W", "also_head.b"]
+    other = TiedAutoencoder()
+    other.enc.W.data[...] = 7.0
+    other.load_state_dict(net.state_dict())
+    assert other.dec.W is other.enc.W
+    np.testing.assert_array_equal(other.enc.W.data, net.enc.W.data)
+
+
+def test_load_state_dict_refuses_different_arrays_for_one_tied_parameter():
+    model = tied_mlp()
+    before = model.layers[0].W.data.copy()
+    sd = MLP(3, [3, 3, 1], seed=5).state_dict()  # untied: layers.0.W != layers.1.W
+    with pytest.raises(ValueError, match=r"layers\.0\.W and layers\.1\.W are one \(tied\) parameter"):
+        model.load_state_dict(sd)
+    np.testing.assert_array_equal(model.layers[0].W.data, before)  # nothing loaded
+
+
+def test_zero_grad_train_and_eval_reach_tied_and_shared_parts():
+    net = TiedAutoencoder()
+    net(np.ones((2, 3))).sum().backward()
+    net.zero_grad()
+    assert not any(p.has_grad for p in net.parameters())
+    net.eval()
+    assert not any(m.training for m in (net, net.enc, net.dec, net.head))
+    net.train()
+    assert all(m.training for m in (net, net.enc, net.dec, net.head))
+
+
+def test_one_walker_reads_module_attributes():
+    # parameters, names, state, modes and the repr all come from nn._walk: no other
+    # function of nn.py looks at a module's attributes itself
+    import ast
+    import inspect
+
+    from tinygrad_mlp import nn
+
+    tree = ast.parse(inspect.getsource(nn))
+    readers = set()
+    for fn in ast.walk(tree):
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "vars":
+                    readers.add(fn.name)
+    assert readers == {"_walk_into"}
+
+
 def test_num_parameters_counts_weights_and_biases():
     assert MLP(2, [16, 16, 1]).num_parameters() == (2 * 16 + 16) + (16 * 16 + 16) + (16 + 1)
     assert Layer(5, 3).num_parameters() == 18

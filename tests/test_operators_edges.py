@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from tinygrad_mlp import Function, Value, detect_anomaly, enable_grad, no_grad, ops
+from tinygrad_mlp.engine import ENGINE
 from tinygrad_mlp.functional import hinge_loss, l2_penalty
 from tinygrad_mlp.nn import MLP, Layer, Module
 from tinygrad_mlp.optim import SGD, Adam
@@ -147,7 +148,9 @@ def test_both_operands_needing_a_gradient_and_one_constant_record_alike():
     slow = a * Value(5.0, requires_grad=False)
     for node in (fast, slow):
         assert type(node) is Value and node.op == "*" and node.requires_grad
-        assert node.parents[0] is a and node._meta is None
+        assert node.parents[0] is a
+        if ENGINE == "fast":  # a plain product keeps no metadata dict on the fast engine
+            assert node._meta is None
     fast.backward()
     assert (a.grad, b.grad) == (5.0, 2.0)
 
@@ -206,7 +209,7 @@ def test_multiplying_by_a_sequence_names_both_types_in_order(seq):
 
 def test_sequence_refusal_names_a_node_subclass():
     node = Sin.apply(Value(0.5))
-    with pytest.raises(TypeError, match=r"'str' and '_Node'"):
+    with pytest.raises(TypeError, match=rf"'str' and '{type(node).__name__}'"):
         "ab" * node
 
 
@@ -337,7 +340,7 @@ def test_failed_operator_leaves_the_operands_usable():
 def test_user_function_results_work_on_either_side():
     x = Value(np.array([0.1, 0.2, 0.3]))
     node = Sin.apply(x)
-    assert type(node).__name__ == "_Node"
+    assert isinstance(node, Value) and type(node).__name__ == ("_Node" if ENGINE == "fast" else "Value")
     w = Value(np.array([1.0, 2.0, 3.0]))
     outs = [node + w, w + node, 2 - node, node / 2, np.ones(3) @ node, node @ np.ones(3), node * node]
     for out in outs:

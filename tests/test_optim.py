@@ -470,6 +470,34 @@ def test_bad_arguments():
         Adam([w], betas=(0.9, 1.0))
 
 
+def test_the_same_parameter_twice_is_refused():
+    p = Value(np.array([1.0]))
+    with pytest.raises(ValueError, match=r"same parameter twice, at positions 0 and 1"):
+        SGD([p, p], lr=0.1)
+    q = Value(2.0)
+    with pytest.raises(ValueError, match=r"Adam got the same parameter twice, at positions 1 and 3"):
+        Adam([p, q, Value(3.0), q], lr=0.1)
+    # twice would mean two updates a step: 1 - 2 * 0.1 * 1 = 0.8 is one, 0.6 would be two
+    (p * p).sum().backward()
+    SGD([p], lr=0.1).step()
+    np.testing.assert_allclose(p.data, [0.8])
+
+
+def test_optim_and_gradcheck_read_only_public_fields_of_values():
+    import ast
+    import inspect
+
+    from tinygrad_mlp import gradcheck, optim
+
+    for module in (optim, gradcheck):
+        private = sorted({
+            node.attr for node in ast.walk(ast.parse(inspect.getsource(module)))
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+        })
+        assert private == [], f"{module.__name__} reads {private}"
+
+
 def test_params_given_as_a_generator():
     ps = make_params()
     opt = SGD((p for p in ps), lr=0.1)

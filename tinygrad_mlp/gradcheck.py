@@ -83,28 +83,34 @@ def gradcheck(
     for i, v in enumerate(inputs):
         if not isinstance(v, Value):
             raise TypeError(f"gradcheck: input {i} is a {type(v).__name__}, not a Value")
-    saved = {v: (v.data, v._grad) for v in inputs}
+    saved = {v: (v.data, _grad_or_none(v)) for v in inputs}
     leaves: list[Value] = []
     try:
         for v in inputs:
             v.data = v.data if type(v.data) is float else v.data.astype(np.float64)
         out = _call(fn, inputs)
         leaves = [n for n in out.graph() if n.is_leaf and n not in saved]
-        saved.update({n: (n.data, n._grad) for n in leaves})
+        saved.update({n: (n.data, _grad_or_none(n)) for n in leaves})
         if type(out.data) is float or out.data.size <= FULL_JACOBIAN_LIMIT:
             _check_jacobian(fn, inputs, out, leaves, eps, atol, rtol)
         else:
             _check_weighted(fn, inputs, out, leaves, eps, atol, rtol)
     finally:
         for v, (data, grad) in saved.items():
-            v.data, v._grad = data, grad
+            v.data = data
+            v.grad = grad  # (after data: the setter casts to the data's dtype; None clears)
     return True
+
+
+def _grad_or_none(v: Value) -> Any:
+    """``v``'s gradient, or ``None`` when none was set (reading ``.grad`` would make a zero one)."""
+    return v.grad if v.has_grad else None
 
 
 def _analytic(out: Value, grad: Any, inputs: list[Value], leaves: list[Value]) -> list[Any]:
     """One backward pass from ``out`` with ``grad``; the inputs' gradients, as arrays."""
     for v in (*inputs, *leaves):
-        v._grad = None
+        v.grad = None
     out.backward(grad)
     return [np.asarray(v.grad, dtype=np.float64) if v.requires_grad else None for v in inputs]
 

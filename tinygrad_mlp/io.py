@@ -4,6 +4,12 @@ A file holds one array per ``named_parameters()`` name (``layers.0.W`` of shape
 ``(n_out, n_in)``, ``layers.0.b``, ...) and, for an :class:`~tinygrad_mlp.nn.MLP`, its
 architecture in the metadata, so :func:`load_model` can rebuild it.  Writes go to a temporary
 file that is renamed into place, so a failed save never leaves a half-written file.
+
+Tied weights (one parameter in two places, ``model.layers[1].W = model.layers[0].W``) are
+saved under every name, as PyTorch's ``state_dict`` does: the file holds one equal copy per
+name.  :func:`load` into a model tied the same way copies into the existing parameter, so the
+tie stays; :func:`load_model` rebuilds the architecture only, so its model is untied, with
+equal arrays in the places that were tied (tie them again by assignment if you need to).
 """
 
 from __future__ import annotations
@@ -43,6 +49,9 @@ def _architecture(model: Module) -> dict[str, Any] | None:
 
 def save(model: Module, path: str | os.PathLike[str]) -> None:
     """Write the model's parameters (and an MLP's architecture) to a ``.safetensors`` file.
+
+    One array per name of :meth:`~tinygrad_mlp.nn.Module.state_dict`: a tied parameter is
+    written once under each of its names.
 
     >>> import tempfile, os
     >>> model = MLP(2, [3, 1], seed=0)
@@ -102,7 +111,9 @@ def load(model: Module, path: str | os.PathLike[str]) -> Module:
     """Load parameters from ``path`` into ``model``, all or nothing; returns the model.
 
     A missing, truncated or corrupt file, or one whose names or shapes do not match the model,
-    raises an error and leaves the model untouched.
+    raises an error and leaves the model untouched.  The arrays are copied into the model's
+    existing parameters, so a model with tied weights stays tied (the file must then hold
+    equal arrays under the tied names, as :func:`save` writes them).
 
     >>> import tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "m.safetensors")
@@ -121,6 +132,10 @@ def load(model: Module, path: str | os.PathLike[str]) -> Module:
 
 def load_model(path: str | os.PathLike[str]) -> MLP:
     """Rebuild the MLP saved in ``path`` (architecture from the metadata) with its weights.
+
+    The file records no ties: a model saved with tied weights comes back untied, each place
+    with its own parameter holding the same values (as in PyTorch).  To keep the tie, build
+    the tied model and :func:`load` into it, or tie the loaded one again by assignment.
 
     >>> import tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "m.safetensors")

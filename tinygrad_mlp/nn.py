@@ -114,7 +114,9 @@ class Module:
     Parameters are the ``Value`` attributes of a module (in the order they were set), and
     those of its sub-modules.  Values and sub-modules may also sit in lists or tuples (e.g.
     micrograd's ``self.w = [Value(...), ...]``): item ``i`` of ``w`` is named ``w.i``.
-    Attributes whose names start with ``_`` are private, never parameters.
+    Attributes whose names start with ``_`` are private, never parameters.  A parameter held
+    in two places (tied weights, ``model.layers[1].W = model.layers[0].W``) is one parameter:
+    :meth:`parameters` lists it once, so it is counted and updated once.
 
     >>> m = MLP(2, [3, 1], seed=0)
     >>> [name for name, _ in m.named_parameters()]
@@ -130,26 +132,40 @@ class Module:
         raise NotImplementedError
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
-        """Yield ``(name, parameter)`` pairs with dotted names like ``layers.0.W`` or ``w.0``."""
-        for name, attr in vars(self).items():
-            if not name.startswith("_"):
-                yield from _named_in(prefix + name, attr)
+        """Yield ``(name, parameter)`` pairs with dotted names like ``layers.0.W`` or ``w.0``.
+
+        A parameter held in two places (tied weights) is yielded once, under its first name,
+        as in PyTorch.
+
+        >>> m = MLP(3, [3, 3, 1], seed=0)
+        >>> m.layers[1].W = m.layers[0].W  # tie: one parameter, two places
+        >>> [name for name, _ in m.named_parameters()]
+        ['layers.0.W', 'layers.0.b', 'layers.1.b', 'layers.2.W', 'layers.2.b']
+        """
+        seen: set[Value] = set()
+        for name, item in _walk(self, prefix):
+            if isinstance(item, Value) and item not in seen:
+                seen.add(item)
+                yield name, item
 
     def parameters(self) -> list[Value]:
-        """All parameters, in the order of :meth:`named_parameters`."""
-        out: list[Value] = []
-        self._collect(out)
-        return out
+        """All parameters, each once, in the order of :meth:`named_parameters`.
 
-    def _collect(self, out: list[Value]) -> None:
-        # parameters() without building names: training loops call it every step.  It must
-        # find what named_parameters() finds, in the same order (a test checks both ways).
-        for name, attr in vars(self).items():
-            if name[0] != "_" and type(attr) not in _PLAIN:
-                _collect_one(attr, out)
+        >>> m = MLP(3, [3, 3, 1], seed=0)
+        >>> m.layers[1].W = m.layers[0].W
+        >>> len(m.parameters()), m.num_parameters()
+        (5, 19)
+        """
+        # no names, no modules: training loops call this every step.  dict.fromkeys keeps
+        # the first of each parameter, in order (Values hash by identity).
+        return list(dict.fromkeys(_walk(self, names=False, modules=False)))
 
     def num_parameters(self) -> int:
-        """The number of trainable numbers (weights and biases)."""
+        """The number of trainable numbers (weights and biases); a tied parameter counts once.
+
+        >>> MLP(2, [3, 1]).num_parameters()
+        13
+        """
         return sum(p.size for p in self.parameters())
 
     def zero_grad(self) -> None:
@@ -160,11 +176,9 @@ class Module:
     def train(self, mode: bool = True) -> Module:
         """Switch to training mode (or evaluation mode with ``mode=False``)."""
         self.training = mode
-        for attr in vars(self).values():
-            children = attr if isinstance(attr, (list, tuple)) else [attr]
-            for child in children:
-                if isinstance(child, Module):
-                    child.train(mode)
+        for _, child in _walk(self, recurse=False):
+            if isinstance(child, Module):
+                child.train(mode)
         return self
 
     def eval(self) -> Module:
@@ -174,10 +188,14 @@ class Module:
     def state_dict(self) -> dict[str, np.ndarray]:
         """A copy of every parameter as an array, by name.
 
+        Unlike :meth:`named_parameters`, a tied parameter appears under every name it has (as
+        in PyTorch), so the state loads into a model built the same way, tie included.
+
         >>> sorted(Layer(2, 3, seed=0).state_dict())
         ['W', 'b']
         """
-        return {name: np.array(p.data, copy=True) for name, p in self.named_parameters()}
+        return {name: np.array(item.data, copy=True)
+                for name, item in _walk(self) if isinstance(item, Value)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Copy arrays into the parameters by name, all or nothing.
@@ -185,11 +203,15 @@ class Module:
         Missing, unexpected and wrongly shaped entries, and arrays of other than integer or
         float dtype, are all listed in one ``ValueError`` and no parameter is changed.
 
+        Every name of a tied parameter is expected (as :meth:`state_dict` writes them); the
+        arrays are copied into the existing parameters, so the tie stays.  Different arrays
+        for two names of one parameter are refused.
+
         >>> a, b = Layer(2, 3, seed=0), Layer(2, 3, seed=1)
         >>> b.load_state_dict(a.state_dict()); bool((b.W.data == a.W.data).all())
         True
         """
-        params = dict(self.named_parameters())
+        params = {name: item for name, item in _walk(self) if isinstance(item, Value)}
         problems = []
         missing = [k for k in params if k not in state]
         unexpected = [k for k in state if k not in params]
@@ -212,6 +234,12 @@ class Module:
                     fits = False
                 if fits:
                     arrays[name] = arr
+        first: dict[Value, str] = {}  # a tied parameter's first name in the state
+        for name, arr in arrays.items():
+            other = first.setdefault(params[name], name)
+            if other != name and not np.array_equal(arrays[other], arr, equal_nan=True):
+                problems.append(f"{other} and {name} are one (tied) parameter in the model, "
+                                "but differ in the state")
         if problems:
             raise ValueError("load_state_dict refused the state: " + "; ".join(problems))
         for name, arr in arrays.items():
@@ -223,45 +251,66 @@ class Module:
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__}("]
-        for name, attr in vars(self).items():
-            if name.startswith("_"):
-                continue
-            if isinstance(attr, Value):
-                lines.append(f"  ({name}): parameter of shape {attr.shape}, {attr.dtype}")
-            children = attr if isinstance(attr, (list, tuple)) else [attr]
-            for i, child in enumerate(children):
-                if isinstance(child, Module):
-                    key = f"{name}.{i}" if child is not attr else name
-                    body = repr(child).replace("\n", "\n  ")
-                    lines.append(f"  ({key}): {body}")
+        for name, item in _walk(self, recurse=False):
+            if isinstance(item, Module):
+                body = repr(item).replace("\n", "\n  ")
+                lines.append(f"  ({name}): {body}")
+            elif "." not in name:  # a Value attribute (those in lists are not shown one by one)
+                lines.append(f"  ({name}): parameter of shape {item.shape}, {item.dtype}")
         lines.append(f")  # {self.num_parameters()} parameters")
         return "\n".join(lines)
-
-
-def _named_in(name: str, attr: Any) -> Iterator[tuple[str, Value]]:
-    """The parameters in one attribute: a Value, a Module, or a (nested) list or tuple of them."""
-    if isinstance(attr, Value):
-        yield name, attr
-    elif isinstance(attr, Module):
-        yield from attr.named_parameters(name + ".")
-    elif isinstance(attr, (list, tuple)):
-        for i, item in enumerate(attr):
-            yield from _named_in(f"{name}.{i}", item)
 
 
 # attribute types that never hold parameters, skipped without isinstance checks
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
-def _collect_one(item: Any, out: list[Value]) -> None:
-    """``_named_in`` without the names (``Module._collect``'s fast path)."""
+def _walk(
+    module: Module, prefix: str = "", *, names: bool = True, recurse: bool = True,
+    modules: bool = True,
+) -> list[Any]:
+    """Every Value and sub-Module held by ``module``'s public attributes, as ``(name, item)``.
+
+    The one place that reads a module's attributes: parameters, names, state and modes all
+    come from here.  Attributes are taken in the order they were set; a Value or Module may
+    sit in a (nested) list or tuple, item ``i`` of ``w`` being named ``w.i``.  A sub-module
+    comes before its own members, which are included with ``recurse``.  Nothing is
+    de-duplicated: a tied parameter is listed under each of its names.  ``names=False``
+    gives the items alone and ``modules=False`` leaves the sub-modules themselves out
+    (together: the fast path of :meth:`Module.parameters`, called every training step).
+
+    >>> [name for name, _ in _walk(Layer(2, 3))]
+    ['W', 'b']
+    """
+    out: list[Any] = []
+    _walk_into(module, prefix if names else None, out, recurse, modules)
+    return out
+
+
+def _walk_into(
+    module: Module, prefix: str | None, out: list[Any], recurse: bool, modules: bool,
+) -> None:
+    for name, attr in vars(module).items():
+        if name[:1] != "_" and type(attr) not in _PLAIN:
+            _walk_item(attr, None if prefix is None else prefix + name, out, recurse, modules)
+
+
+def _walk_item(item: Any, name: str | None, out: list[Any], recurse: bool, modules: bool) -> None:
+    """Add ``item`` (found under ``name``; ``None``: no names wanted) and what it holds."""
     if isinstance(item, Value):
-        out.append(item)
+        out.append(item if name is None else (name, item))
     elif isinstance(item, Module):
-        item._collect(out)
+        if modules:
+            out.append(item if name is None else (name, item))
+        if recurse:
+            _walk_into(item, None if name is None else name + ".", out, recurse, modules)
     elif isinstance(item, (list, tuple)):
-        for x in item:
-            _collect_one(x, out)
+        if name is None:
+            for x in item:
+                _walk_item(x, None, out, recurse, modules)
+        else:
+            for i, x in enumerate(item):
+                _walk_item(x, f"{name}.{i}", out, recurse, modules)
 
 
 def _rng(seed: SeedLike) -> np.random.Generator:

@@ -1,6 +1,10 @@
 """Every built-in differentiable operation, each a :class:`~tinygrad_mlp.engine.Function`.
 
-Each class keeps its forward and backward next to each other.  They take raw Python floats or
+Each class keeps its forward and backward next to each other, and is declared once with
+:func:`~tinygrad_mlp.engine.registry.register`: that gives it its ``Value`` method or operator,
+its activation and expression names, and its test samples and PyTorch counterpart.  The
+built-ins use only what a student's operation can use (``ctx.parents``, ``ctx.data``,
+``ctx.saved_values``...).  They take raw Python floats or
 numpy arrays; the engine sums gradients back to operand shapes, so a backward may return a
 gradient of the output's (broadcast) shape.
 
@@ -17,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_mlp.engine import Function, Value, _binary, _IndexGrad, _lift, is_basic_index
+from tinygrad_mlp.engine import Function, IndexGrad, Value, is_basic_index
+from tinygrad_mlp.engine.registry import Sample, register
 
 _SCALAR_ERRORS = (ValueError, OverflowError, ZeroDivisionError)
 # ndarray.sum(...) is np.add.reduce(...) behind a Python-level wrapper; the ufunc method directly
@@ -69,6 +74,48 @@ def _sigmoid(x: Any) -> Any:
     return _sigmoid_array(x)
 
 
+# --------------------------------------------------------------------------- test samples
+# Each registered operation says which inputs it is tested on (see Sample): a scalar and
+# broadcast tensors, inside its domain and away from kinks and poles.
+Samples = Callable[[np.random.Generator], list[Sample]]
+
+
+def _draw(rng: np.random.Generator, shape: tuple[int, ...], lo: float, hi: float,
+          signed: bool) -> Any:
+    """Numbers in ``[lo, hi]`` (and ``[-hi, -lo]`` when ``signed``): a float for shape ()."""
+    x = rng.uniform(lo, hi, size=shape)
+    if signed:
+        x = x * rng.choice([-1.0, 1.0], size=shape)
+    return float(x) if shape == () else x
+
+
+def _unary_samples(lo: float = -2.0, hi: float = 2.0, signed: bool = False,
+                   args: tuple[Any, ...] = ()) -> Samples:
+    """A scalar, a vector and a matrix in the domain ``[lo, hi]`` (and its mirror if signed)."""
+    def samples(rng: np.random.Generator) -> list[Sample]:
+        return [Sample((_draw(rng, shape, lo, hi, signed),), args) for shape in ((), (3,), (2, 3))]
+    return samples
+
+
+def _binary_samples(lo: float = -2.0, hi: float = 2.0, b_lo: float | None = None,
+                    b_hi: float | None = None, b_signed: bool = False) -> Samples:
+    """Two operands: scalars, then shapes that broadcast against each other."""
+    shapes = [((), ()), ((2, 3), (3,)), ((2, 1), (1, 3)), ((), (2,)), ((3,), ())]
+
+    def samples(rng: np.random.Generator) -> list[Sample]:
+        return [Sample((_draw(rng, sa, lo, hi, False),
+                        _draw(rng, sb, lo if b_lo is None else b_lo, hi if b_hi is None else b_hi,
+                              b_signed)))
+                for sa, sb in shapes]
+    return samples
+
+
+def _torch() -> Any:
+    import torch  # only the tests call a PyTorch counterpart, and only where torch is installed
+
+    return torch
+
+
 # --------------------------------------------------------------------------- arithmetic
 class _Arithmetic(Function):
     """A binary operator: ``apply`` takes numbers and arrays as constant operands, as ``+`` does.
@@ -79,13 +126,19 @@ class _Arithmetic(Function):
 
     @classmethod
     def apply(cls, a: Any, b: Any) -> Value:  # type: ignore[override]
-        la, lb = _lift(a), _lift(b)
-        if la is None or lb is None:
-            bad = a if la is None else b
-            raise TypeError(f"{cls.op_name}: unsupported operand type {type(bad).__name__!r}")
-        return _binary(cls, la, lb)
+        return super().apply(_constant(a, cls), _constant(b, cls))
 
 
+def _constant(x: Any, fn: type[Function]) -> Value:
+    if isinstance(x, Value):
+        return x
+    if isinstance(x, (int, float, np.number, np.bool_, np.ndarray)):
+        return Value(x, requires_grad=False)
+    raise TypeError(f"{fn.op_name}: unsupported operand type {type(x).__name__!r}")
+
+
+@register("add", method="__add__", reflected="__radd__", samples=_binary_samples(),
+          torch=lambda a, b: a + b)
 class Add(_Arithmetic):
     """``a + b``.
 
@@ -94,7 +147,6 @@ class Add(_Arithmetic):
     """
 
     symbol = "+"
-    elementwise = True
 
     @staticmethod
     def forward(ctx: Value, a: Any, b: Any) -> Any:
@@ -105,6 +157,8 @@ class Add(_Arithmetic):
         return grad, grad
 
 
+@register("sub", method="__sub__", reflected="__rsub__", samples=_binary_samples(),
+          torch=lambda a, b: a - b)
 class Sub(_Arithmetic):
     """``a - b``.
 
@@ -113,7 +167,6 @@ class Sub(_Arithmetic):
     """
 
     symbol = "-"
-    elementwise = True
 
     @staticmethod
     def forward(ctx: Value, a: Any, b: Any) -> Any:
@@ -124,6 +177,7 @@ class Sub(_Arithmetic):
         return grad, -grad
 
 
+@register("neg", method="__neg__", samples=_unary_samples(), torch=lambda a: -a)
 class Neg(Function):
     """``-a``.
 
@@ -132,8 +186,6 @@ class Neg(Function):
     """
 
     symbol = "-"
-    elementwise = True
-    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, a: Any) -> Any:
@@ -144,6 +196,8 @@ class Neg(Function):
         return -grad
 
 
+@register("mul", method="__mul__", reflected="__rmul__", samples=_binary_samples(),
+          torch=lambda a, b: a * b)
 class Mul(_Arithmetic):
     """``a * b``.
 
@@ -152,8 +206,6 @@ class Mul(_Arithmetic):
     """
 
     symbol = "*"
-    elementwise = True
-    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, a: Any, b: Any) -> Any:
@@ -161,13 +213,13 @@ class Mul(_Arithmetic):
 
     @staticmethod
     def backward(ctx: Value, grad: Any) -> tuple[Any, Any]:
-        # Built-ins read their operands from the node and their result from ctx.data rather
-        # than saving copies: one allocation less per node.  Your own operation would write
-        # ``a, b = ctx.parents``; the engine's operand slots ``_a``/``_b`` skip building that
-        # tuple, which matters for the most frequent node of a scalar graph.
-        return grad * ctx._b.data, grad * ctx._a.data
+        # the operands themselves, rather than copies saved in forward: one allocation less
+        a, b = ctx.parents
+        return grad * b.data, grad * a.data
 
 
+@register("div", method="__truediv__", reflected="__rtruediv__",
+          samples=_binary_samples(b_lo=0.5, b_hi=2.0, b_signed=True), torch=lambda a, b: a / b)
 class Div(_Arithmetic):
     """``a / b`` (division by zero gives inf or NaN with a warning, as numpy).
 
@@ -176,8 +228,6 @@ class Div(_Arithmetic):
     """
 
     symbol = "/"
-    elementwise = True
-    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, a: Any, b: Any) -> Any:
@@ -185,21 +235,38 @@ class Div(_Arithmetic):
 
     @staticmethod
     def backward(ctx: Value, grad: Any) -> tuple[Any, Any]:
-        a, b = ctx._a.data, ctx._b.data  # the operands, as in Mul
+        a, b = (p.data for p in ctx.parents)  # the operands, as in Mul
         ga = _div(grad, b)
         return ga, -ga * _div(a, b)
 
 
+def _pow_const_samples(rng: np.random.Generator) -> list[Sample]:
+    positive = _unary_samples(0.5, 2.0, args=(2.5,))(rng)
+    return positive + _unary_samples(0.2, 2.0, signed=True, args=(3.0,))(rng)
+
+
+@register("pow_const", method="__pow__", operator=True, samples=_pow_const_samples,
+          torch=lambda a, p: a ** p)
 class PowConst(Function):
-    """``a ** p`` for a number ``p``.
+    """``a ** p`` for a number ``p`` (an exponent that is a Value or an array makes a
+    :class:`Pow` node).
 
     >>> (Value(3.0) ** 2).data
     9.0
     """
 
     symbol = "**"
-    elementwise = True
-    fresh_grads = True
+
+    @classmethod
+    def apply(cls, a: Any, p: Any) -> Value:  # type: ignore[override]
+        if isinstance(p, (Value, np.ndarray)) or not isinstance(a, Value):
+            return Pow.apply(a, p)
+        return super().apply(a, float(p))
+
+    @classmethod
+    def label(cls, ctx: Value) -> str:
+        """``**2``: the exponent is part of the operation's name in drawings."""
+        return f"**{ctx.saved_values[1]:g}"
 
     @staticmethod
     def forward(ctx: Value, a: Any, p: float) -> Any:
@@ -212,6 +279,8 @@ class PowConst(Function):
         return grad * p * _pow(a, p - 1.0), None
 
 
+@register("pow", method=None, reflected="__rpow__",
+          samples=_binary_samples(0.5, 2.0, -2.0, 2.0), torch=lambda a, b: a ** b)
 class Pow(_Arithmetic):
     """``a ** b`` where the exponent ``b`` is a Value too.
 
@@ -220,8 +289,6 @@ class Pow(_Arithmetic):
     """
 
     symbol = "**"
-    elementwise = True
-    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, a: Any, b: Any) -> Any:
@@ -229,7 +296,8 @@ class Pow(_Arithmetic):
 
     @staticmethod
     def backward(ctx: Value, grad: Any) -> tuple[Any, Any]:
-        a, b, out = ctx._a.data, ctx._b.data, ctx.data  # the operands, as in Mul
+        a, b = (p.data for p in ctx.parents)  # the operands, as in Mul
+        out = ctx.data
         need_a, need_b = ctx.needs_input_grad
         ga = None
         if need_a:  # a scalar base with a tensor exponent must not take the math.pow path
@@ -238,6 +306,13 @@ class Pow(_Arithmetic):
         return ga, gb
 
 
+def _matmul_samples(rng: np.random.Generator) -> list[Sample]:
+    shapes = [((2, 3), (3, 4)), ((3,), (3, 2)), ((2, 3), (3,)), ((3,), (3,))]
+    return [Sample((rng.normal(size=sa), rng.normal(size=sb))) for sa, sb in shapes]
+
+
+@register("matmul", method="__matmul__", reflected="__rmatmul__", samples=_matmul_samples,
+          torch=lambda a, b: a @ b)
 class MatMul(_Arithmetic):
     """``a @ b`` for 1-D and 2-D operands (a matrix product, or a dot product).
 
@@ -246,7 +321,6 @@ class MatMul(_Arithmetic):
     """
 
     symbol = "@"
-    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, a: Any, b: Any) -> Any:
@@ -275,6 +349,8 @@ class MatMul(_Arithmetic):
 
 
 # --------------------------------------------------------------------------- elementwise
+@register("relu", activation=True, expression=True, samples=_unary_samples(0.1, 2.0, True),
+          torch=lambda a: a.relu())
 class ReLU(Function):
     """``max(0, a)``; the gradient at exactly 0 is 0.
 
@@ -283,8 +359,6 @@ class ReLU(Function):
     """
 
     symbol = "relu"
-    elementwise = True
-    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, a: Any) -> Any:
@@ -300,6 +374,16 @@ class ReLU(Function):
         return grad * (out > 0)
 
 
+def _torch_leaky_relu(a: Any, slope: float = 0.01) -> Any:
+    return _torch().nn.functional.leaky_relu(a, slope)
+
+
+def _leaky_relu_samples(rng: np.random.Generator) -> list[Sample]:
+    return _unary_samples(0.1, 2.0, True)(rng) + _unary_samples(0.1, 2.0, True, (0.2,))(rng)
+
+
+@register("leaky_relu", activation=True, expression=True, samples=_leaky_relu_samples,
+          torch=_torch_leaky_relu)
 class LeakyReLU(Function):
     """``a`` where positive, ``slope * a`` elsewhere.
 
@@ -308,8 +392,10 @@ class LeakyReLU(Function):
     """
 
     symbol = "leaky_relu"
-    elementwise = True
-    fresh_grads = True
+
+    @staticmethod
+    def arguments(slope: float = 0.01) -> tuple[float]:
+        return (float(slope),)
 
     @staticmethod
     def forward(ctx: Value, a: Any, slope: float) -> Any:
@@ -326,6 +412,8 @@ class LeakyReLU(Function):
         return grad * np.where(a > 0, 1.0, slope).astype(a.dtype, copy=False), None
 
 
+@register("tanh", activation=True, expression=True, samples=_unary_samples(),
+          torch=lambda a: a.tanh())
 class Tanh(Function):
     """Hyperbolic tangent.
 
@@ -334,8 +422,6 @@ class Tanh(Function):
     """
 
     symbol = "tanh"
-    elementwise = True
-    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, a: Any) -> Any:
@@ -347,6 +433,8 @@ class Tanh(Function):
         return grad * (1.0 - out * out)
 
 
+@register("sigmoid", activation=True, expression=True, samples=_unary_samples(-4.0, 4.0),
+          torch=lambda a: a.sigmoid())
 class Sigmoid(Function):
     """Logistic sigmoid ``1 / (1 + exp(-a))``.
 
@@ -355,8 +443,6 @@ class Sigmoid(Function):
     """
 
     symbol = "sigmoid"
-    elementwise = True
-    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, a: Any) -> Any:
@@ -368,6 +454,7 @@ class Sigmoid(Function):
         return grad * out * (1.0 - out)
 
 
+@register("exp", expression=True, samples=_unary_samples(), torch=lambda a: a.exp())
 class Exp(Function):
     """``e ** a``.
 
@@ -376,8 +463,6 @@ class Exp(Function):
     """
 
     symbol = "exp"
-    elementwise = True
-    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, a: Any) -> Any:
@@ -389,6 +474,7 @@ class Exp(Function):
         return grad * out
 
 
+@register("log", expression=True, samples=_unary_samples(0.2, 3.0), torch=lambda a: a.log())
 class Log(Function):
     """Natural logarithm.
 
@@ -397,8 +483,6 @@ class Log(Function):
     """
 
     symbol = "log"
-    elementwise = True
-    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, a: Any) -> Any:
@@ -406,9 +490,11 @@ class Log(Function):
 
     @staticmethod
     def backward(ctx: Value, grad: Any) -> Any:
-        return _div(grad, ctx._a.data)  # the operand, as in Mul
+        (a,) = ctx.parents
+        return _div(grad, a.data)
 
 
+@register("abs", expression=True, samples=_unary_samples(0.1, 2.0, True), torch=lambda a: a.abs())
 class Abs(Function):
     """``|a|``; the gradient at exactly 0 is 0.
 
@@ -417,8 +503,6 @@ class Abs(Function):
     """
 
     symbol = "abs"
-    elementwise = True
-    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, a: Any) -> Any:
@@ -426,12 +510,13 @@ class Abs(Function):
 
     @staticmethod
     def backward(ctx: Value, grad: Any) -> Any:
-        a = ctx._a.data  # the operand, as in Mul
+        a = ctx.parents[0].data
         if type(a) is float:
             return grad * (1.0 if a > 0 else -1.0 if a < 0 else 0.0 if a == 0 else math.nan)
         return grad * np.sign(a)
 
 
+@register("sqrt", expression=True, samples=_unary_samples(0.2, 3.0), torch=lambda a: a.sqrt())
 class Sqrt(Function):
     """Square root.
 
@@ -440,8 +525,6 @@ class Sqrt(Function):
     """
 
     symbol = "sqrt"
-    elementwise = True
-    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, a: Any) -> Any:
@@ -454,6 +537,39 @@ class Sqrt(Function):
 
 
 # --------------------------------------------------------------------------- reductions
+def _axis(axis: Any) -> int | tuple[int, ...] | None:
+    if axis is None or isinstance(axis, (int, np.integer)):
+        return None if axis is None else int(axis)
+    return tuple(int(a) for a in axis)
+
+
+def _reduction_arguments(axis: int | tuple[int, ...] | None = None,
+                         keepdims: bool = False) -> tuple[Any, bool]:
+    return _axis(axis), bool(keepdims)
+
+
+def _reduction_samples(distinct: bool = False) -> Samples:
+    """A scalar, then a matrix reduced over all axes, each axis, and with keepdims."""
+    def samples(rng: np.random.Generator) -> list[Sample]:
+        def matrix() -> np.ndarray:  # distinct entries keep max() away from ties
+            return rng.permutation(6).reshape(2, 3) * 0.5 - 1.2 if distinct else rng.normal(
+                size=(2, 3))
+        return [Sample((float(rng.normal()),)), Sample((matrix(),)),
+                Sample((matrix(),), kwargs={"axis": 0}),
+                Sample((matrix(),), kwargs={"axis": 1, "keepdims": True}),
+                Sample((matrix(),), kwargs={"axis": (0, 1)}),
+                Sample((rng.normal(size=(3,)),), kwargs={"axis": -1})]
+    return samples
+
+
+def _torch_reduce(name: str) -> Callable[..., Any]:
+    def reduce(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        if axis is None:
+            return getattr(a, name)()
+        return getattr(a, "amax" if name == "max" else name)(dim=axis, keepdim=keepdims)
+    return reduce
+
+
 def _expand(grad: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Any:
     """Put back the axes a reduction removed; the engine broadcasts the rest."""
     if axis is not None and not keepdims and shape:
@@ -461,6 +577,7 @@ def _expand(grad: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Any
     return grad
 
 
+@register("sum", samples=_reduction_samples(), torch=_torch_reduce("sum"))
 class Sum(Function):
     """Sum over ``axis`` (``None``: all axes, giving a scalar).
 
@@ -469,6 +586,7 @@ class Sum(Function):
     """
 
     symbol = "sum"
+    arguments = staticmethod(_reduction_arguments)
 
     @staticmethod
     def forward(ctx: Value, a: Any, axis: Any, keepdims: bool) -> Any:
@@ -483,6 +601,7 @@ class Sum(Function):
         return _expand(grad, shape, axis, keepdims), None, None
 
 
+@register("mean", samples=_reduction_samples(), torch=_torch_reduce("mean"))
 class Mean(Function):
     """Mean over ``axis`` (``None``: all axes, giving a scalar).
 
@@ -491,6 +610,7 @@ class Mean(Function):
     """
 
     symbol = "mean"
+    arguments = staticmethod(_reduction_arguments)
 
     @staticmethod
     def forward(ctx: Value, a: Any, axis: Any, keepdims: bool) -> Any:
@@ -508,6 +628,7 @@ class Mean(Function):
         return _expand(grad / n, shape, axis, keepdims), None, None
 
 
+@register("max", samples=_reduction_samples(distinct=True), torch=_torch_reduce("max"))
 class Max(Function):
     """Maximum over ``axis``; tied maxima share the gradient equally.
 
@@ -516,7 +637,7 @@ class Max(Function):
     """
 
     symbol = "max"
-    fresh_grads = True
+    arguments = staticmethod(_reduction_arguments)
 
     @staticmethod
     def forward(ctx: Value, a: Any, axis: Any, keepdims: bool) -> Any:
@@ -539,14 +660,25 @@ class Max(Function):
 
 
 # --------------------------------------------------------------------------- shapes
+def _reshape_samples(rng: np.random.Generator) -> list[Sample]:
+    return [Sample((rng.normal(size=(2, 3)),), (3, 2)), Sample((rng.normal(size=6),), ((2, -1),))]
+
+
+@register("reshape", samples=_reshape_samples, torch=lambda a, *shape: a.reshape(*shape))
 class Reshape(Function):
-    """The same elements in a new shape.
+    """The same elements in a new shape (``-1`` infers one dimension).
 
     >>> Value(np.arange(6.0)).reshape(2, 3).shape
     (2, 3)
     """
 
     symbol = "reshape"
+
+    @staticmethod
+    def arguments(*shape: int | tuple[int, ...]) -> tuple[tuple[int, ...]]:
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return (tuple(int(s) for s in shape),)  # type: ignore[arg-type]
 
     @staticmethod
     def forward(ctx: Value, a: Any, shape: tuple[int, ...]) -> Any:
@@ -559,14 +691,29 @@ class Reshape(Function):
         return np.reshape(grad, shape), None
 
 
+def _transpose_samples(rng: np.random.Generator) -> list[Sample]:
+    return [Sample((rng.normal(size=(2, 3)),)), Sample((rng.normal(size=(2, 3, 4)),), (1, 0, 2))]
+
+
+def _torch_transpose(a: Any, *axes: int) -> Any:
+    return a.permute(*(axes or reversed(range(a.ndim))))
+
+
+@register("transpose", samples=_transpose_samples, torch=_torch_transpose)
 class Transpose(Function):
-    """Permute axes (``axes=None`` reverses them).
+    """Permute the axes (reverse them when none are given).
 
     >>> Value(np.ones((2, 3))).T.shape
     (3, 2)
     """
 
     symbol = "transpose"
+
+    @staticmethod
+    def arguments(*axes: int | tuple[int, ...]) -> tuple[tuple[int, ...] | None]:
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return (tuple(axes) if axes else None,)  # type: ignore[arg-type]
 
     @staticmethod
     def forward(ctx: Value, a: Any, axes: Any) -> Any:
@@ -582,14 +729,23 @@ class Transpose(Function):
         return np.transpose(grad, None if axes is None else np.argsort(axes)), None
 
 
+@register("astype", samples=lambda rng: [Sample((rng.normal(size=(2, 3)),), (np.float64,))],
+          torch=lambda a, dtype: a.double())
 class Cast(Function):
-    """The same values in another float dtype (float32 or float64).
+    """The same values as float32 or float64 (gradients flow back in the original dtype).
 
     >>> Value(np.ones(2)).astype(np.float32).dtype
     dtype('float32')
     """
 
     symbol = "astype"
+
+    @staticmethod
+    def arguments(dtype: Any) -> tuple[np.dtype]:
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f" or dtype.itemsize not in (4, 8):
+            raise TypeError(f"a Value holds float32 or float64 data, not {dtype}")
+        return (dtype,)
 
     @staticmethod
     def forward(ctx: Value, a: Any, dtype: np.dtype) -> Any:
@@ -602,17 +758,32 @@ class Cast(Function):
         return grad, None  # the engine casts it back to the operand's dtype
 
 
+def _getitem_samples(rng: np.random.Generator) -> list[Sample]:
+    return [Sample((rng.normal(size=4),), (1,)),
+            Sample((rng.normal(size=(3, 4)),), ((slice(0, 2), 1),)),
+            Sample((rng.normal(size=(3, 4)),), (np.array([0, 2, 0]),))]  # a repeated row
+
+
+@register("getitem", method="__getitem__", samples=_getitem_samples,
+          torch=lambda a, index: a[index])
 class GetItem(Function):
     """``a[index]`` with ints, slices and integer arrays.
 
-    Its gradient is added in place into the operand's gradient at ``index`` only, so picking
-    one weight out of a matrix costs constant work in ``backward()``.
+    Its backward returns an :class:`~tinygrad_mlp.engine.IndexGrad`: the engine adds it into
+    the operand's gradient at ``index`` only, so picking one weight out of a matrix costs
+    constant work in ``backward()``.
 
     >>> (Value(np.array([1.0, 2.0, 3.0]))[1]).data
     2.0
     """
 
     symbol = "[]"
+
+    @staticmethod
+    def arguments(index: Any) -> tuple[Any]:
+        if isinstance(index, Value):
+            raise TypeError("index with ints, slices or integer arrays, not with a Value")
+        return (index,)
 
     @staticmethod
     def forward(ctx: Value, a: Any, index: Any) -> Any:
@@ -628,10 +799,17 @@ class GetItem(Function):
     def backward(ctx: Value, grad: Any) -> tuple[Any, None]:
         index = ctx.saved_values
         basic = type(grad) is float or is_basic_index(index)  # one element, or no arrays
-        return _IndexGrad(index, grad, basic), None
+        return IndexGrad(index, grad, basic), None
 
 
 # --------------------------------------------------------------------------- fused layers
+def _torch_stack(*xs: Any) -> Any:
+    return _torch().stack(xs)
+
+
+@register("stack", method=None, torch=_torch_stack, samples=lambda rng: [
+    Sample((float(rng.normal()), float(rng.normal()))),
+    Sample((rng.normal(size=2), rng.normal(size=2), rng.normal(size=2)))])
 class Stack(Function):
     """Stack Values of one shape along a new first axis: ``stack([a, b])`` has shape ``(2, ...)``.
 
@@ -652,6 +830,16 @@ class Stack(Function):
         return tuple(grad[i] for i in range(len(grad)))
 
 
+def _linear_samples(rng: np.random.Generator) -> list[Sample]:
+    return [Sample((rng.normal(size=(4, 3)), rng.normal(size=(2, 3)), rng.normal(size=2))),
+            Sample((rng.normal(size=3), rng.normal(size=(2, 3)), rng.normal(size=2)))]
+
+
+def _torch_linear(x: Any, W: Any, b: Any) -> Any:
+    return _torch().nn.functional.linear(x, W, b)
+
+
+@register("linear", method=None, samples=_linear_samples, torch=_torch_linear)
 class Linear(Function):
     """The fused affine map of a layer: ``x @ W.T + b`` with ``W`` of shape ``(out, in)``.
 
@@ -660,7 +848,6 @@ class Linear(Function):
     """
 
     symbol = "linear"
-    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, x: Any, W: Any, b: Any) -> Any:
@@ -698,6 +885,9 @@ def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
+@register("log_softmax", method=None, torch=lambda a, axis: a.log_softmax(dim=axis),
+          samples=lambda rng: [Sample((rng.normal(size=(2, 3)),), (-1,)),
+                               Sample((rng.normal(size=(2, 3)),), (0,))])
 class LogSoftmax(Function):
     """``log(softmax(x))`` along ``axis``, computed stably (shifted by the maximum).
 
@@ -706,7 +896,6 @@ class LogSoftmax(Function):
     """
 
     symbol = "log_softmax"
-    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, x: Any, axis: int) -> Any:
@@ -722,6 +911,13 @@ class LogSoftmax(Function):
         return grad - np.exp(out) * _sum(grad, axis=axis, keepdims=True), None
 
 
+def _torch_cross_entropy(logits: Any, labels: Any, reduction: str) -> Any:
+    return _torch().nn.functional.cross_entropy(logits, labels, reduction=reduction)
+
+
+@register("cross_entropy", method=None, torch=_torch_cross_entropy, samples=lambda rng: [
+    Sample((rng.normal(size=(4, 3)),), (np.array([0, 2, 1, 2]), reduction))
+    for reduction in ("mean", "sum")])
 class CrossEntropy(Function):
     """Mean or summed negative log-likelihood of integer ``labels`` under ``softmax(logits)``.
 
@@ -732,7 +928,6 @@ class CrossEntropy(Function):
     """
 
     symbol = "cross_entropy"
-    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, logits: Any, labels: np.ndarray, reduction: str) -> Any:
@@ -751,6 +946,12 @@ class CrossEntropy(Function):
         return g * np.asarray(scale, dtype=g.dtype), None, None
 
 
+def _torch_bce_with_logits(x: Any, y: Any) -> Any:
+    return _torch().nn.functional.binary_cross_entropy_with_logits(x, y, reduction="none")
+
+
+@register("bce_with_logits", method=None, torch=_torch_bce_with_logits, samples=lambda rng: [
+    Sample((rng.normal(size=4),), (rng.uniform(0, 1, size=4),))])
 class BCEWithLogits(Function):
     """Binary cross-entropy on logits, elementwise: ``max(x, 0) - x*y + log(1 + exp(-|x|))``.
 
@@ -759,7 +960,6 @@ class BCEWithLogits(Function):
     """
 
     symbol = "bce_with_logits"
-    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, x: Any, y: Any) -> Any:
@@ -772,6 +972,12 @@ class BCEWithLogits(Function):
         return grad * (_sigmoid(x) - y), None
 
 
+def _torch_bce(p: Any, y: Any) -> Any:
+    return _torch().nn.functional.binary_cross_entropy(p, y, reduction="none")
+
+
+@register("bce", method=None, torch=_torch_bce, samples=lambda rng: [
+    Sample((rng.uniform(0.1, 0.9, size=4),), (rng.uniform(0, 1, size=4),))])
 class BCE(Function):
     """Binary cross-entropy on probabilities, elementwise, with logs clamped at -100.
 
@@ -780,7 +986,6 @@ class BCE(Function):
     """
 
     symbol = "bce"
-    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, p: Any, y: Any) -> Any:
@@ -796,6 +1001,18 @@ class BCE(Function):
         return grad * (p - y) / np.maximum(p * (1.0 - p), 1e-12), None
 
 
+def _torch_hinge(score: Any, y: Any, reduction: str) -> Any:
+    losses = (1 - y * score).clamp(min=0)
+    return losses.mean() if reduction == "mean" else losses.sum() if reduction == "sum" else losses
+
+
+def _hinge_samples(rng: np.random.Generator) -> list[Sample]:
+    y = np.array([1.0, -1.0, 1.0, -1.0])
+    score = y * np.array([0.3, -0.5, 1.6, 0.2])  # margins 0.7, 1.5, -0.6, 0.8: no kink at 0
+    return [Sample((score,), (y, reduction)) for reduction in ("mean", "sum", "none")]
+
+
+@register("hinge", method=None, samples=_hinge_samples, torch=_torch_hinge)
 class HingeLoss(Function):
     """The max-margin loss ``max(0, 1 - y * score)`` with labels ``y`` of ±1, then reduced.
 
@@ -806,7 +1023,6 @@ class HingeLoss(Function):
     """
 
     symbol = "hinge"
-    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, score: Any, y: Any, reduction: str) -> Any:
@@ -827,6 +1043,12 @@ class HingeLoss(Function):
         return -grad * y * active, None, None
 
 
+def _torch_sum_squares(scale: float, *params: Any) -> Any:
+    return scale * sum((p * p).sum() for p in params)
+
+
+@register("sum_squares", method=None, torch=_torch_sum_squares, samples=lambda rng: [
+    Sample((rng.normal(size=(2, 3)), rng.normal(size=3)), before=(0.5,))])
 class SumSquares(Function):
     """``scale * sum(p**2)`` over all elements of all operands: an L2 penalty in one node.
 
@@ -835,7 +1057,6 @@ class SumSquares(Function):
     """
 
     symbol = "sum_squares"
-    fresh_grads = True
 
     @staticmethod
     def forward(ctx: Value, scale: float, *params: Any) -> Any:
@@ -847,10 +1068,3 @@ class SumSquares(Function):
         (scale,) = ctx.saved_values
         g = 2.0 * scale * grad
         return (None, *[g * p.data for p in ctx.parents])
-
-
-# The built-in operations keep nothing on ctx but what save_for_backward keeps, so their nodes
-# are plain Values (no attribute dict); a Function defined anywhere else makes _Node values.
-for _op in list(globals().values()):
-    if isinstance(_op, type) and issubclass(_op, Function) and _op.__module__ == __name__:
-        _op._node_type = Value

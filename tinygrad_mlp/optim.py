@@ -28,6 +28,8 @@ class Optimizer:
 
     ``lr`` is a number, or a schedule: a callable of the step number (0, 1, 2, ...) returning
     the learning rate itself, as in micrograd's demo ``lambda k: 1.0 - 0.9 * k / 100``.
+    Each parameter must appear once in ``params`` (a ``ValueError`` says which positions
+    repeat): a parameter listed twice would be updated twice per step.
 
     >>> class PlainSGD(Optimizer):
     ...     def update(self, param, grad, state, lr):
@@ -41,9 +43,17 @@ class Optimizer:
         self.params = list(params)
         if not self.params:
             raise ValueError(f"{type(self).__name__} got an empty parameter list")
+        first: dict[Value, int] = {}  # position of each parameter (Values hash by identity)
         for i, p in enumerate(self.params):
             if not isinstance(p, Value):
                 raise TypeError(f"parameter {i} is a {type(p).__name__}, not a Value")
+            j = first.setdefault(p, i)
+            if j != i:
+                raise ValueError(
+                    f"{type(self).__name__} got the same parameter twice, at positions {j} and {i} "
+                    "(it would be updated twice per step); pass each parameter once, e.g. "
+                    "model.parameters(), which lists a tied parameter once"
+                )
         if not callable(lr) and not (isinstance(lr, (int, float, np.integer, np.floating)) and lr >= 0):
             raise ValueError(f"lr must be a non-negative number or a schedule, got {lr!r}")
         self.lr = lr
@@ -71,11 +81,10 @@ class Optimizer:
         lr = self.current_lr()
         update = self.update
         for p, state in zip(self.params, self.state):
-            grad = p._grad  # (p.grad would make a zero gradient for an unused parameter)
-            if grad is None:  # not used since zero_grad(): left alone, as in torch.optim
-                continue
+            if not p.has_grad:  # not used since zero_grad(): left alone, as in torch.optim
+                continue  # (reading p.grad first would make it a zero gradient)
             data = p.data
-            new = update(data, grad, state, lr)
+            new = update(data, p.grad, state, lr)
             if type(data) is float:
                 p.data = float(new)
             elif new is not data:
@@ -85,7 +94,7 @@ class Optimizer:
     def zero_grad(self) -> None:
         """Reset the gradients of all parameters to zero."""
         for p in self.params:
-            p._grad = None  # (what p.grad = None does)
+            p.grad = None
 
     def state_dict(self) -> dict[str, Any]:
         """Step count and per-parameter state (copied), to resume training later."""

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_mlp.notation import ROLE_SYMBOLS
+
 __all__ = [
     "NOTATIONS",
     "SCRIPT_POINT_SIZE",
@@ -142,7 +144,6 @@ def symbol(
     return letter + sup_text + (f"_{sub_text}" if sub_text else "")
 
 
-_LETTERS = {"weight": "w", "bias": "b", "z": "z", "activation": "a", "input": "x"}
 
 
 def role_symbol(role: str, index: Sequence[int] | None, notation: str = "html", *,
@@ -159,7 +160,7 @@ def role_symbol(role: str, index: Sequence[int] | None, notation: str = "html", 
     index = tuple(index or ())
     if role == "input":
         return symbol("x", None, index[-1:], notation)
-    letter = _LETTERS.get(role)
+    letter = ROLE_SYMBOLS.get(role)
     if letter is None or len(index) < 2:
         # a role the library does not know (a student's own): show it as given
         name = text(role, notation)

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tinygrad_mlp.engine import Value
+from tinygrad_mlp.notation import PARAMETER_ROLES, ROLE_SYMBOLS
 
 __all__ = ["Structure", "analyze", "collect", "Downstream", "downstream", "MANY"]
 
 Neuron = tuple[int, int]
-_PARAM_ROLES = ("weight", "bias")
+_PARAM_ROLES = PARAMETER_ROLES
 _OUTPUT_ROLES = ("z", "activation")
-KNOWN_ROLES = ("input", "weight", "bias", "z", "activation")
+KNOWN_ROLES = tuple(ROLE_SYMBOLS)
 
 
 @dataclass
