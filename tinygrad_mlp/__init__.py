@@ -9,6 +9,7 @@
 """
 
 from tinygrad_mlp.engine import (
+    ENGINE,
     Function,
     Value,
     detect_anomaly,
@@ -22,6 +23,7 @@ from tinygrad_mlp.nn import MLP, Layer, Module, Neuron
 __version__ = "0.1.0"
 
 __all__ = [
+    "ENGINE",
     "Function",
     "GradcheckError",
     "Layer",

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_mlp import ops
-from tinygrad_mlp.engine import Value
+from tinygrad_mlp.engine import Value, registry
 
 __all__ = [
     "Module",
@@ -46,13 +46,12 @@ def _linear(x: Value) -> Value:
     return x
 
 
-ACTIVATIONS: dict[str, Activation] = {
-    "relu": Value.relu,
-    "tanh": Value.tanh,
-    "sigmoid": Value.sigmoid,
-    "leaky_relu": Value.leaky_relu,
-    "linear": _linear,
-}
+# Every operation registered as an activation (relu, tanh, sigmoid, leaky_relu, and any you
+# register with activation=True) is here under its name, and so are the functions given to
+# register_activation.
+ACTIVATIONS: dict[str, Activation] = {"linear": _linear}
+
+registry.mirror(ACTIVATIONS, "activation")
 
 
 def register_activation(name: str, fn: Activation) -> None:

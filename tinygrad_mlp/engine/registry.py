@@ -46,6 +46,8 @@ __all__ = [
     "activations",
     "expression_functions",
     "use_engine",
+    "watch",
+    "mirror",
 ]
 
 _KEEP = object()  # "the method is named like the operation"
@@ -102,7 +104,44 @@ class Operation:
 
 
 _REGISTRY: dict[str, Operation] = {}
+_WATCHERS: list[Callable[[Operation, bool], None]] = []
 _engine: ModuleType | None = None
+
+
+def watch(callback: Callable[[Operation, bool], None]) -> None:
+    """Call ``callback(operation, True)`` for every operation registered, now and later, and
+    ``callback(operation, False)`` when one is unregistered.
+
+    This is how the lists of names elsewhere stay in step with the registry (the activations
+    of :mod:`tinygrad_mlp.nn`, the functions of the expression parser).
+
+    >>> names = []
+    >>> watch(lambda op, added: names.append(op.name) if added and op.activation else None)
+    >>> "tanh" in names
+    True
+    """
+    _WATCHERS.append(callback)
+    for op in list(_REGISTRY.values()):
+        callback(op, True)
+
+
+def mirror(names: dict[str, Callable[[Any], Any]], kind: str) -> None:
+    """Keep ``names`` holding each operation declared ``kind`` (``"activation"`` or
+    ``"expression"``) under its name, as its ``Value`` method, as operations come and go.
+
+    >>> acts = {}
+    >>> mirror(acts, "activation")
+    >>> sorted(acts)
+    ['leaky_relu', 'relu', 'sigmoid', 'tanh']
+    """
+    def follow(op: Operation, added: bool) -> None:
+        if getattr(op, kind) and op.method is not None:
+            if added:
+                names[op.name] = _bound(op)
+            else:
+                names.pop(op.name, None)
+
+    watch(follow)
 
 
 def use_engine(engine: ModuleType) -> None:
@@ -161,6 +200,8 @@ def register(
         if _engine is not None:
             _attach(op)
         _REGISTRY[name] = op
+        for callback in _WATCHERS:
+            callback(op, True)
         return fn
 
     return decorate
@@ -218,6 +259,8 @@ def unregister(name: str) -> None:
     for attr in (op.method, op.reflected):
         if attr is not None and _engine is not None and attr in vars(_engine.Value):
             delattr(_engine.Value, attr)
+    for callback in _WATCHERS:
+        callback(op, False)
 
 
 def operations() -> dict[str, Operation]:

@@ -21,7 +21,6 @@ from typing import Any
 
 import graphviz
 
-from tinygrad_mlp import ops
 from tinygrad_mlp.engine import Value
 from tinygrad_mlp.viz import colors, labels
 from tinygrad_mlp.viz.render import Drawing
@@ -473,9 +472,8 @@ class _Builder:
 
         ``x - 2`` reads "- 2" and ``2 - x`` reads "2 -", so the label still states the maths.
         """
-        text = n.op or "?"
-        if n.function is ops.PowConst:
-            text += f"{n.saved_values[1]:g}"  # x**2 reads "**2"
+        fn = n.function
+        text = (fn.label(n) if fn is not None else "") or "?"  # the operation's own label: "**2"
         if self.opts.hide_constants:
             parents = n.parents
             hidden = [_is_hidden_constant(p) for p in parents]

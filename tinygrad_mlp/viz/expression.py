@@ -14,23 +14,17 @@ import ast
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from tinygrad_mlp.engine import Value
+from tinygrad_mlp.engine import Value, registry
 
 __all__ = ["ExpressionError", "parse_expression", "FUNCTIONS", "MAX_LENGTH"]
 
 MAX_LENGTH = 10_000
 _WINDOW = 72  # characters of a long line shown around an error
 
-FUNCTIONS: dict[str, Callable[[Value], Value]] = {
-    "tanh": Value.tanh,
-    "relu": Value.relu,
-    "sigmoid": Value.sigmoid,
-    "exp": Value.exp,
-    "log": Value.log,
-    "abs": Value.abs,
-    "sqrt": Value.sqrt,
-    "leaky_relu": Value.leaky_relu,
-}
+# the operations registered with expression=True, by name (kept in step with the registry)
+FUNCTIONS: dict[str, Callable[[Value], Value]] = {}
+
+registry.mirror(FUNCTIONS, "expression")
 
 _BINARY: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: lambda a, b: a + b,
