@@ -446,7 +446,9 @@ def test_gradcheck_refuses_non_values():
         gradcheck(lambda x: 1.0, [Value(1.0)])
 
 
-def test_ctx_keeps_extra_attributes_as_in_pytorch():
+@pytest.mark.parametrize("module", [None, "tinygrad_mlp.ops"])
+def test_ctx_keeps_extra_attributes_as_in_pytorch(module):
+    # an operation behaves the same wherever its class is defined, in ops.py too
     class Scale(Function):
         @staticmethod
         def forward(ctx, x, k):
@@ -457,9 +459,11 @@ def test_ctx_keeps_extra_attributes_as_in_pytorch():
         def backward(ctx, grad):
             return grad * ctx.k, None
 
+    if module is not None:
+        Scale.__module__ = module
     x = Value(2.0)
     y = Scale.apply(x, 3.0)
-    assert isinstance(y, Value) and y.op == "Scale"
+    assert isinstance(y, Value) and y.op == "Scale" and y.k == 3.0
     y.backward()
     assert x.grad == 3.0
 

@@ -161,24 +161,6 @@ def test_register_refuses_what_is_not_an_operation_or_a_taken_name():
     assert "shape_t" not in registry.operations()
 
 
-def test_an_operation_defined_in_the_ops_module_keeps_ctx_attributes_too():
-    class Scale(Function):
-        @staticmethod
-        def forward(ctx, x, k):
-            ctx.k = k
-            return x * k
-
-        @staticmethod
-        def backward(ctx, grad):
-            return grad * ctx.k, None
-
-    Scale.__module__ = "tinygrad_mlp.ops"  # as if written in ops.py
-    x = Value(2.0)
-    y = Scale.apply(x, 3.0)
-    y.backward()
-    assert x.grad == 3.0 and y.k == 3.0
-
-
 # --------------------------------------------------------------------------- the silent traps
 def test_an_elementwise_flag_on_a_shape_keeping_operation_is_harmless():
     class Weigh(Function):
