@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_mlp import ops
-from tinygrad_mlp.engine import Value, registry
+from tinygrad_mlp.engine import Value, clear_grads, registry
 
 __all__ = [
     "Module",
@@ -169,8 +169,7 @@ class Module:
 
     def zero_grad(self) -> None:
         """Reset every parameter's gradient to zero."""
-        for p in self.parameters():
-            p.grad = None
+        clear_grads(self.parameters())
 
     def train(self, mode: bool = True) -> Module:
         """Switch to training mode (or evaluation mode with ``mode=False``)."""
@@ -290,7 +289,11 @@ def _walk_into(
     module: Module, prefix: str | None, out: list[Any], recurse: bool, modules: bool,
 ) -> None:
     for name, attr in vars(module).items():
-        if name[:1] != "_" and type(attr) not in _PLAIN:
+        if name[:1] == "_" or type(attr) in _PLAIN:
+            continue
+        if isinstance(attr, Value):  # the usual attribute (W, b), without a call per item
+            out.append(attr if prefix is None else (prefix + name, attr))
+        else:
             _walk_item(attr, None if prefix is None else prefix + name, out, recurse, modules)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_mlp.engine import Value
+from tinygrad_mlp.engine import Value, clear_grads, grads_of
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "linear_decay", "step_decay"]
 
@@ -80,11 +80,11 @@ class Optimizer:
         """
         lr = self.current_lr()
         update = self.update
-        for p, state in zip(self.params, self.state):
-            if not p.has_grad:  # not used since zero_grad(): left alone, as in torch.optim
-                continue  # (reading p.grad first would make it a zero gradient)
+        for p, state, grad in zip(self.params, self.state, grads_of(self.params)):
+            if grad is None:  # not used since zero_grad(): left alone, as in torch.optim
+                continue
             data = p.data
-            new = update(data, p.grad, state, lr)
+            new = update(data, grad, state, lr)
             if type(data) is float:
                 p.data = float(new)
             elif new is not data:
@@ -93,8 +93,7 @@ class Optimizer:
 
     def zero_grad(self) -> None:
         """Reset the gradients of all parameters to zero."""
-        for p in self.params:
-            p.grad = None
+        clear_grads(self.params)
 
     def state_dict(self) -> dict[str, Any]:
         """Step count and per-parameter state (copied), to resume training later."""

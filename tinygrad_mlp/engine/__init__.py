@@ -48,6 +48,8 @@ else:
     )
 
 Value = ENGINE_MODULE.Value
+grads_of = ENGINE_MODULE.grads_of
+clear_grads = ENGINE_MODULE.clear_grads
 _function.use_engine(ENGINE_MODULE)
 _registry.use_engine(ENGINE_MODULE)
 
@@ -55,6 +57,8 @@ __all__ = [
     "ENGINE",
     "Value",
     "Function",
+    "grads_of",
+    "clear_grads",
     "IndexGrad",
     "no_grad",
     "enable_grad",

@@ -42,6 +42,7 @@ promise from it: flags such as ``elementwise`` or ``fresh_grads`` on a class are
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -62,7 +63,7 @@ from tinygrad_mlp.engine.function import Function, is_operand, refuse
 from tinygrad_mlp.engine.modes import check_finite
 from tinygrad_mlp.notation import role_label
 
-__all__ = ["Value", "apply", "make_method", "make_operator"]
+__all__ = ["Value", "apply", "make_method", "make_operator", "grads_of", "clear_grads"]
 
 
 # --------------------------------------------------------------------------- Value
@@ -273,7 +274,10 @@ class Value(ValueBase):
         >>> y.backward(); x.grad
         6.0
         """
-        grad = root_grad(self, grad)
+        if grad is None and type(self.data) is float and self._pending >= 0:
+            grad = 1.0  # the usual root: a scalar loss
+        else:
+            grad = root_grad(self, grad)
         if self._fn is None:  # the root is a leaf: its gradient is the one given
             _accumulate(self, grad, set(), "backward", self)
             if on_node is not None:
@@ -427,6 +431,15 @@ def _prepare(fn: type[Function]) -> type[Value]:
 
 
 # --------------------------------------------------------------------------- recording
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+
+
+def _plain_result(data: Any) -> bool:
+    """A forward's result a node keeps as it is: a float32/float64 array of 1+ dimensions."""
+    return type(data) is np.ndarray and data.ndim > 0 and (
+        data.dtype is _F64 or data.dtype is _F32)
+
+
 def _record(
     fn: type[Function],
     a: Value | None,
@@ -458,7 +471,7 @@ def _record(
             data = fn.forward(out, a.data, b.data)  # type: ignore[union-attr]
     except ValueError as e:
         raise forward_error(fn.op_name, [p.data for p in out.parents], e) from None
-    if type(data) is not float:
+    if type(data) is not float and not _plain_result(data):
         data = forward_result(data, fn.op_name)
     out.data = data
     if _modes.active_switches:
@@ -484,7 +497,10 @@ def apply(fn: type[Function], *args: Any) -> Value:
     >>> apply(ops.Mul, Value(2.0), Value(3.0)).data
     6.0
     """
-    node_type = _NODE_TYPES.get(fn) or _prepare(fn)
+    try:
+        node_type = _NODE_TYPES[fn]
+    except KeyError:  # the first node of this operation
+        node_type = _prepare(fn)
     parents = []
     raw = []
     positions = []
@@ -589,7 +605,9 @@ def make_operator(fn: type[Function], reflected: bool = False) -> Callable[[Valu
             data = forward(out, a.data, b.data)
         except ValueError:
             return _record(fn, a, b, rg)  # raises it again, naming the operands' shapes
-        out.data = data if type(data) is float else forward_result(data, fn.op_name)
+        if type(data) is not float and not _plain_result(data):
+            data = forward_result(data, fn.op_name)
+        out.data = data
         return out
 
     return operator
@@ -604,11 +622,37 @@ def _lift(x: Any) -> Value | None:
         c._grad = c._fn = c._a = c._b = c._meta = None
         c._pending = -1
         return c
+    if t is np.ndarray or t is int:  # (checked first: is_operand tries six types)
+        return Value(x, requires_grad=False)
     if isinstance(x, Value):
         return x
     if is_operand(x):
         return Value(x, requires_grad=False)
     return None
+
+
+# --------------------------------------------------------------------------- many at once
+def grads_of(values: Sequence[Value]) -> list[Any]:
+    """The gradients of ``values``, ``None`` for a value that has none (reading ``.grad``
+    would make a zero one): what an optimizer's step reads.
+
+    >>> x = Value(2.0); (x * x).backward(); grads_of([x, Value(1.0)])
+    [4.0, None]
+    """
+    return list(map(_stored_grad, values))
+
+
+_stored_grad = attrgetter("_grad")
+
+
+def clear_grads(values: Sequence[Value]) -> None:
+    """Clear the gradients of ``values`` (``v.grad = None`` for each): ``zero_grad()``.
+
+    >>> x = Value(2.0); (x * x).backward(); clear_grads([x]); x.has_grad
+    False
+    """
+    for v in values:
+        v._grad = None
 
 
 # --------------------------------------------------------------------------- accumulating
@@ -628,12 +672,10 @@ def _operand_grads(node: Value, grads: Sequence[Any], n_operands: int) -> Any:
     gradients are dropped.  Any other count is a mistake in the operation's backward.
     """
     argpos = node._get_meta("argpos")
-    name = node._fn.__name__  # type: ignore[union-attr]
-    if argpos is None:
-        check_grad_count(name, grads, n_operands)
-        return grads
-    check_grad_count(name, grads, argpos[1])
-    return [grads[i] for i in argpos[0]]
+    nargs = n_operands if argpos is None else argpos[1]
+    if len(grads) != nargs:
+        check_grad_count(node._fn.__name__, grads, nargs)  # type: ignore[union-attr]
+    return grads if argpos is None else [grads[i] for i in argpos[0]]
 
 
 def _accumulate(p: Value, g: Any, owned: set[Value], op: str, out: Value) -> None:

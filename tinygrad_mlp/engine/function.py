@@ -27,6 +27,8 @@ def use_engine(engine: ModuleType) -> None:
     """
     global _engine
     _engine = engine
+    # Function.apply is the engine's apply itself: no frame in between on every operation
+    Function.apply = classmethod(engine.apply)  # type: ignore[assignment, method-assign]
 
 
 class Function:
@@ -85,7 +87,8 @@ class Function:
 
         ``Value`` arguments become the result's ``parents``; float arrays become constant
         parents; everything else (numbers, axes, shapes, indices, integer arrays) is passed to
-        ``forward`` as it is and gets no gradient.
+        ``forward`` as it is and gets no gradient.  (Once the engine is chosen, this is its
+        ``apply``: see :func:`use_engine`.)
         """
         return _engine.apply(cls, *args)  # type: ignore[union-attr]
 

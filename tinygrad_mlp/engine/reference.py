@@ -46,7 +46,7 @@ from tinygrad_mlp.engine.function import Function, is_operand, refuse
 from tinygrad_mlp.engine.modes import check_finite, mode
 from tinygrad_mlp.notation import role_label
 
-__all__ = ["Value", "apply", "make_method", "make_operator"]
+__all__ = ["Value", "apply", "make_method", "make_operator", "grads_of", "clear_grads"]
 
 
 class Value(ValueBase):
@@ -242,6 +242,25 @@ class Value(ValueBase):
             self._grad = g.copy() if isinstance(g, np.ndarray) else g
         else:
             self._grad = self._grad + g
+
+
+def grads_of(values: list[Value]) -> list[Any]:
+    """The gradients of ``values``, ``None`` where there is none (what an optimizer reads).
+
+    >>> x = Value(2.0); (x * x).backward(); grads_of([x, Value(1.0)])
+    [4.0, None]
+    """
+    return [v._grad for v in values]
+
+
+def clear_grads(values: list[Value]) -> None:
+    """Clear the gradients of ``values`` (``zero_grad()``).
+
+    >>> x = Value(2.0); (x * x).backward(); clear_grads([x]); x.has_grad
+    False
+    """
+    for v in values:
+        v._grad = None
 
 
 # ------------------------------------------------------------------------- recording a node
