@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from tinygrad_mlp import Value, detect_anomaly
+from tinygrad_mlp import Value, detect_anomaly, gradcheck
 
 # --------------------------------------------------------------------------- shapes
 
@@ -51,12 +51,26 @@ def test_matmul_shape_mismatch_names_op_and_both_shapes(shapes):
     assert str(shapes[0]) in msg and str(shapes[1]) in msg
 
 
-@pytest.mark.parametrize("shapes", [((), (3,)), ((2, 2, 2), (2, 2))], ids=str)
-def test_matmul_of_unsupported_dimensions(shapes):
+@pytest.mark.parametrize("shapes", [((), (3,)), ((3,), ())], ids=str)
+def test_matmul_of_a_scalar_is_refused(shapes):
+    # (numpy's rules: @ needs operands of one or more dimensions; N-d stacks are fine, see
+    # test_matmul_of_stacks_follows_numpy)
     a = Value(1.0 if shapes[0] == () else np.ones(shapes[0]))
-    b = Value(np.ones(shapes[1]))
-    with pytest.raises(ValueError, match=r"'@'.*1-D or 2-D"):
+    b = Value(1.0 if shapes[1] == () else np.ones(shapes[1]))
+    with pytest.raises(ValueError, match=r"'@'.*1 or more dimensions"):
         a @ b
+
+
+@pytest.mark.parametrize("shapes", [((2, 2, 3), (3, 2)), ((4, 1, 2, 3), (5, 3, 2)),
+                                    ((3,), (2, 3, 4)), ((2, 2, 3), (3,))], ids=str)
+def test_matmul_of_stacks_follows_numpy(shapes):
+    rng = np.random.default_rng(0)
+    a, b = (Value(rng.normal(size=s)) for s in shapes)
+    out = a @ b
+    np.testing.assert_allclose(out.data, a.data @ b.data)
+    assert gradcheck(lambda a, b: a @ b, [a, b])
+    with pytest.raises(ValueError, match=r"'@'.*\(2, 2, 3\).*\(4, 2\)"):
+        Value(np.ones((2, 2, 3))) @ Value(np.ones((4, 2)))
 
 
 def test_bad_reshape_names_op_and_shape():
@@ -65,7 +79,8 @@ def test_bad_reshape_names_op_and_shape():
 
 
 def test_indexing_a_scalar_is_refused():
-    with pytest.raises(ValueError, match="scalar"):
+    # an IndexError, as numpy's for a 0-d array (None and ... are fine: test_value.py)
+    with pytest.raises(IndexError, match="scalar"):
         Value(1.0)[0]
 
 

@@ -20,8 +20,10 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from numpy.exceptions import AxisError
 
 from tinygrad_mlp.engine import Function, IndexGrad, Value, is_basic_index
+from tinygrad_mlp.engine.arrays import fit_grad
 from tinygrad_mlp.engine.registry import Sample, register
 
 _SCALAR_ERRORS = (ValueError, OverflowError, ZeroDivisionError)
@@ -276,6 +278,8 @@ class PowConst(Function):
     @staticmethod
     def backward(ctx: Value, grad: Any) -> tuple[Any, None]:
         a, p = ctx.saved_values
+        if p == 0.0:  # a ** 0 is 1 everywhere, its derivative 0 (not 0 * 0 ** -1 = nan at 0)
+            return 0.0, None
         return grad * p * _pow(a, p - 1.0), None
 
 
@@ -299,25 +303,41 @@ class Pow(_Arithmetic):
         a, b = (p.data for p in ctx.parents)  # the operands, as in Mul
         out = ctx.data
         need_a, need_b = ctx.needs_input_grad
-        ga = None
-        if need_a:  # a scalar base with a tensor exponent must not take the math.pow path
-            ga = grad * b * (_pow(a, b - 1.0) if type(b) is float else np.power(a, b - 1.0))
-        gb = grad * out * _log(a) if need_b else None
+        ga = gb = None
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** -1 and log(0), masked below
+            if need_a:  # a scalar base with a tensor exponent must not take the math.pow path
+                ga = grad * b * (_pow(a, b - 1.0) if type(b) is float else np.power(a, b - 1.0))
+                ga = _where(b == 0, 0.0, ga)  # d(a ** 0)/da = 0, as for a number exponent
+            if need_b:  # at base 0 with an exponent >= 0, a ** b is flat in b: 0, not 0 * -inf
+                gb = _where((a == 0) & (b >= 0), 0.0, grad * out * _log(a))
         return ga, gb
 
 
+def _where(mask: Any, value: float, x: Any) -> Any:
+    """``x`` with ``value`` where ``mask`` holds (a float stays a float)."""
+    if not np.any(mask):
+        return x
+    if type(x) is float:
+        return value
+    return np.where(mask, x.dtype.type(value), x)
+
+
 def _matmul_samples(rng: np.random.Generator) -> list[Sample]:
-    shapes = [((2, 3), (3, 4)), ((3,), (3, 2)), ((2, 3), (3,)), ((3,), (3,))]
+    shapes = [((2, 3), (3, 4)), ((3,), (3, 2)), ((2, 3), (3,)), ((3,), (3,)),
+              ((2, 2, 3), (3, 4)), ((2, 1, 2, 3), (3, 3, 2)), ((3,), (2, 3, 4)), ((2, 2, 3), (3,))]
     return [Sample((rng.normal(size=sa), rng.normal(size=sb))) for sa, sb in shapes]
 
 
 @register("matmul", method="__matmul__", reflected="__rmatmul__", samples=_matmul_samples,
           torch=lambda a, b: a @ b)
 class MatMul(_Arithmetic):
-    """``a @ b`` for 1-D and 2-D operands (a matrix product, or a dot product).
+    """``a @ b`` with numpy's rules: a dot product of vectors, matrix products, and stacks of
+    matrices (N-d operands, their leading axes broadcast).
 
     >>> (Value(np.array([1.0, 2.0])) @ np.array([3.0, 4.0])).data
     11.0
+    >>> (Value(np.ones((5, 2, 3))) @ np.ones((3, 4))).shape
+    (5, 2, 4)
     """
 
     symbol = "@"
@@ -325,12 +345,14 @@ class MatMul(_Arithmetic):
     @staticmethod
     def forward(ctx: Value, a: Any, b: Any) -> Any:
         na, nb = np.ndim(a), np.ndim(b)
-        if not (1 <= na <= 2 and 1 <= nb <= 2):
-            raise ValueError(f"@ needs 1-D or 2-D operands, got {na}-D and {nb}-D")
-        if a.shape[-1] != b.shape[0]:
+        if na == 0 or nb == 0:
+            raise ValueError(f"@ needs operands of 1 or more dimensions, got {na}-D and {nb}-D "
+                             "(use * for a number)")
+        inner = b.shape[0] if nb == 1 else b.shape[-2]
+        if a.shape[-1] != inner:
             raise ValueError(
                 f"@: shapes {a.shape} and {b.shape} are not aligned "
-                f"({a.shape[-1]} columns on the left, {b.shape[0]} rows on the right)"
+                f"({a.shape[-1]} columns on the left, {inner} rows on the right)"
             )
         ctx.save_for_backward(a, b)
         return a @ b
@@ -339,12 +361,22 @@ class MatMul(_Arithmetic):
     def backward(ctx: Value, grad: Any) -> tuple[Any, Any]:
         a, b = ctx.saved_values
         need_a, need_b = ctx.needs_input_grad
-        g2 = np.asarray(grad).reshape(a.shape[:-1] + b.shape[1:])
-        a2 = a if a.ndim == 2 else a[None, :]
-        b2 = b if b.ndim == 2 else b[:, None]
-        g2 = g2.reshape(a2.shape[0], b2.shape[1])
-        ga = (g2 @ b2.T).reshape(a.shape) if need_a else None
-        gb = (a2.T @ g2).reshape(b.shape) if need_b else None
+        # as matrices: a vector on the left is a row (1, k), on the right a column (k, 1)
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g2 = np.asarray(grad).reshape(np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+                                      + (a2.shape[-2], b2.shape[-1]))
+        ga = gb = None
+        if need_a:
+            ga = g2 @ np.swapaxes(b2, -1, -2)
+            ga = ga[..., 0, :] if a.ndim == 1 else ga
+            # summed over the stack axes a was broadcast along (in the shape of the whole
+            # batch, which is what fit_grad sums back)
+            ga = fit_grad(ga, a, "@", ga.shape)
+        if need_b:
+            gb = np.swapaxes(a2, -1, -2) @ g2
+            gb = gb[..., 0] if b.ndim == 1 else gb
+            gb = fit_grad(gb, b, "@", gb.shape)
         return ga, gb
 
 
@@ -352,7 +384,8 @@ class MatMul(_Arithmetic):
 @register("relu", activation=True, expression=True, samples=_unary_samples(0.1, 2.0, True),
           torch=lambda a: a.relu())
 class ReLU(Function):
-    """``max(0, a)``; the gradient at exactly 0 is 0.
+    """``max(0, a)``; the gradient at exactly 0 is 0, and at NaN the gradient passes (as in
+    PyTorch).
 
     >>> (Value(-2.0).relu()).data
     0.0
@@ -368,10 +401,10 @@ class ReLU(Function):
 
     @staticmethod
     def backward(ctx: Value, grad: Any) -> Any:
-        out = ctx.data
+        out = ctx.data  # 0 where the input was <= 0, else the input itself (NaN included)
         if type(out) is float:
-            return grad if out > 0.0 else 0.0
-        return grad * (out > 0)
+            return 0.0 if out == 0.0 else grad
+        return grad * (out != 0)
 
 
 def _torch_leaky_relu(a: Any, slope: float = 0.01) -> Any:
@@ -543,6 +576,14 @@ def _axis(axis: Any) -> int | tuple[int, ...] | None:
     return tuple(int(a) for a in axis)
 
 
+def _check_scalar_axis(axis: Any) -> None:
+    """On a scalar (0-d) Value, axis 0 and -1 mean the only axis there is, as dim 0 and -1 in
+    PyTorch; any other axis is numpy's AxisError."""
+    for ax in axis if isinstance(axis, tuple) else () if axis is None else (axis,):
+        if ax not in (0, -1):
+            raise AxisError(f"axis {ax} is out of bounds for a scalar (use 0, -1 or None)")
+
+
 def _reduction_arguments(axis: int | tuple[int, ...] | None = None,
                          keepdims: bool = False) -> tuple[Any, bool]:
     return _axis(axis), bool(keepdims)
@@ -570,6 +611,12 @@ def _torch_reduce(name: str) -> Callable[..., Any]:
     return reduce
 
 
+def _reduced_size(shape: tuple[int, ...], axis: Any) -> int:
+    """How many elements each result of a reduction over ``axis`` combines."""
+    axes = range(len(shape)) if axis is None else axis if isinstance(axis, tuple) else (axis,)
+    return int(np.prod([shape[ax] for ax in axes]))
+
+
 def _expand(grad: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Any:
     """Put back the axes a reduction removed; the engine broadcasts the rest."""
     if axis is not None and not keepdims and shape:
@@ -592,6 +639,7 @@ class Sum(Function):
     def forward(ctx: Value, a: Any, axis: Any, keepdims: bool) -> Any:
         ctx.save_for_backward(np.shape(a), axis, keepdims)
         if type(a) is float:
+            _check_scalar_axis(axis)
             return a
         return _sum(a, axis=axis, keepdims=keepdims)
 
@@ -615,17 +663,20 @@ class Mean(Function):
     @staticmethod
     def forward(ctx: Value, a: Any, axis: Any, keepdims: bool) -> Any:
         if type(a) is float:
+            _check_scalar_axis(axis)
             ctx.save_for_backward((), axis, keepdims, 1)
             return a
         out = _sum(a, axis=axis, keepdims=keepdims)  # sum / n: faster than ndarray.mean
-        n = a.size // max(np.size(out), 1)
+        n = a.size // max(np.size(out), 1) if a.size else _reduced_size(a.shape, axis)
         ctx.save_for_backward(a.shape, axis, keepdims, n)
-        return out / a.dtype.type(n) if type(out) is np.ndarray else float(out) / n
+        if type(out) is np.ndarray:  # (n = 0: nan with numpy's warning, as np.mean)
+            return out / a.dtype.type(n)
+        return _div(float(out), float(n))
 
     @staticmethod
     def backward(ctx: Value, grad: Any) -> tuple[Any, None, None]:
         shape, axis, keepdims, n = ctx.saved_values
-        return _expand(grad / n, shape, axis, keepdims), None, None
+        return _expand(_div(grad, n), shape, axis, keepdims), None, None  # (n = 0: nan)
 
 
 @register("max", samples=_reduction_samples(distinct=True), torch=_torch_reduce("max"))
@@ -642,6 +693,7 @@ class Max(Function):
     @staticmethod
     def forward(ctx: Value, a: Any, axis: Any, keepdims: bool) -> Any:
         if type(a) is float:
+            _check_scalar_axis(axis)
             ctx.save_for_backward(None, axis, keepdims)
             return a
         out = a.max(axis=axis, keepdims=True)
@@ -759,7 +811,8 @@ class Cast(Function):
 
 
 def _getitem_samples(rng: np.random.Generator) -> list[Sample]:
-    return [Sample((rng.normal(size=4),), (1,)),
+    return [Sample((float(rng.normal()),), (None,)), Sample((float(rng.normal()),), (...,)),
+            Sample((rng.normal(size=4),), (1,)),
             Sample((rng.normal(size=(3, 4)),), ((slice(0, 2), 1),)),
             Sample((rng.normal(size=(3, 4)),), (np.array([0, 2, 0]),))]  # a repeated row
 
@@ -767,7 +820,7 @@ def _getitem_samples(rng: np.random.Generator) -> list[Sample]:
 @register("getitem", method="__getitem__", samples=_getitem_samples,
           torch=lambda a, index: a[index])
 class GetItem(Function):
-    """``a[index]`` with ints, slices and integer arrays.
+    """``a[index]`` with ints, slices, integer arrays, ``None`` (a new axis) and ``...``.
 
     Its backward returns an :class:`~tinygrad_mlp.engine.IndexGrad`: the engine adds it into
     the operand's gradient at ``index`` only, so picking one weight out of a matrix costs
@@ -787,8 +840,12 @@ class GetItem(Function):
 
     @staticmethod
     def forward(ctx: Value, a: Any, index: Any) -> Any:
-        if type(a) is float:
-            raise ValueError("a scalar Value cannot be indexed")
+        if type(a) is float:  # a 0-d array takes None and ... only: numpy's IndexError else
+            items = index if type(index) is tuple else (index,)
+            if not all(i is None or i is Ellipsis for i in items):
+                raise IndexError(f"a scalar Value has no axes to index with {index!r} "
+                                 "(only None and ... apply to it)")
+            a = np.asarray(a)
         out = a[index]
         # The index itself is kept as saved_values (not in a tuple): a model's scalar call
         # style makes one of these nodes per weight, so each allocation saved counts.
@@ -899,15 +956,18 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx: Value, x: Any, axis: int) -> Any:
-        if type(x) is float:
-            raise ValueError("log_softmax needs a tensor, not a scalar")
         ctx.save_for_backward(axis)
+        if type(x) is float:  # one number: its softmax is 1, the log 0
+            _check_scalar_axis(axis)
+            return 0.0
         return _log_softmax(x, axis)
 
     @staticmethod
     def backward(ctx: Value, grad: Any) -> tuple[Any, None]:
         (axis,) = ctx.saved_values
         out = ctx.data
+        if type(out) is float:
+            return grad - grad, None
         return grad - np.exp(out) * _sum(grad, axis=axis, keepdims=True), None
 
 

@@ -80,11 +80,13 @@ def as_data(x: Any, name: str = "data") -> float | np.ndarray:
 def as_grad(value: Any, data: float | np.ndarray) -> float | np.ndarray:
     """A gradient given by the user (``x.grad = value``) in the type, dtype and shape of ``data``.
 
-    >>> as_grad(1, 2.0), as_grad([1, 2], np.zeros(2, np.float32)).dtype
-    (1.0, dtype('float32'))
+    >>> as_grad(1, 2.0), as_grad([1, 2], np.zeros(2, np.float32)).dtype, as_grad(0, np.ones(2))
+    (1.0, dtype('float32'), array([0., 0.]))
     """
     if type(data) is float:
         return float(value)
+    if np.ndim(value) == 0:  # p.grad = 0 (micrograd's idiom): that number everywhere
+        return np.full(data.shape, value, dtype=data.dtype)
     g = np.array(value, dtype=data.dtype, copy=True)
     if g.shape != data.shape:
         raise ValueError(f"grad of shape {g.shape} does not match data of shape {data.shape}")
@@ -262,10 +264,17 @@ def check_grad_count(op: str, grads: Sequence[Any], nargs: int) -> None:
 
 
 def forward_error(op: str, operands: Sequence[Any], error: ValueError) -> ValueError:
-    """The error to raise when a forward raised ``error``: it names the operands' shapes.
+    """The error to raise when a forward raised ``error``: it names the operands' shapes, and
+    keeps the error's type (numpy's ``AxisError`` stays one).
 
     >>> forward_error("+", [np.ones(2), np.ones(3)], ValueError("bad shapes"))
     ValueError("'+' on operands of shapes (2,), (3,): bad shapes")
     """
     shapes = ", ".join(str(np.shape(x)) for x in operands)
-    return ValueError(f"{op!r} on operands of shapes {shapes}: {error}")
+    message = f"{op!r} on operands of shapes {shapes}: {error}"
+    if type(error) is not ValueError:  # keep numpy's AxisError (a ValueError and IndexError)
+        try:
+            return type(error)(message)
+        except Exception:  # an exception class that takes other arguments
+            pass
+    return ValueError(message)

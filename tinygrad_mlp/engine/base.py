@@ -71,6 +71,44 @@ class ValueBase:
     def __pos__(self) -> Any:
         return self
 
+    def __abs__(self) -> Any:
+        return self.abs()  # type: ignore[attr-defined]
+
+    def __float__(self) -> float:
+        if self.size != 1:
+            raise TypeError(f"float() needs a Value of one element, this one has shape {self.shape}")
+        return self.item()
+
+    def __int__(self) -> int:
+        return int(float(self))
+
+    # ``==``, ``!=`` and ``hash`` stay by identity (Values are dictionary keys and set members,
+    # and the graph is a set of nodes); the orderings compare the data elementwise and give a
+    # constant Value of 1.0/0.0, so that ``(x > 0) * x`` works.
+    def __lt__(self, other: Any) -> Any:
+        return self._compare(other, np.less)
+
+    def __le__(self, other: Any) -> Any:
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other: Any) -> Any:
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other: Any) -> Any:
+        return self._compare(other, np.greater_equal)
+
+    def _compare(self, other: Any, ufunc: Any) -> Any:
+        if isinstance(other, ValueBase):
+            other = other.data
+        elif not isinstance(other, (int, float, np.number, np.bool_, np.ndarray)):
+            return NotImplemented
+        a = self.data
+        mask = ufunc(a, other)
+        dtype = np.result_type(a, other) if np.ndim(mask) else _F64
+        if dtype.kind != "f":  # (an integer array operand: the Value's own dtype)
+            dtype = self.dtype
+        return type(self)(np.asarray(mask, dtype=dtype), requires_grad=False)
+
     def __len__(self) -> int:
         if type(self.data) is float:
             raise TypeError("len() of a scalar Value")
@@ -78,7 +116,8 @@ class ValueBase:
 
     def __bool__(self) -> bool:
         raise TypeError(
-            "the truth value of a Value is ambiguous; compare value.data or use value.item()"
+            "the truth value of a Value is ambiguous (x > 0 is a Value of 1.0/0.0, not a bool); "
+            "use value.item() for a number, or value.data for the float or array"
         )
 
     def __repr__(self) -> str:

@@ -54,8 +54,10 @@ class Value(ValueBase):
 
     ``data`` is a Python ``float`` (a scalar) or a float32/float64 ``ndarray`` (a tensor).
     ``grad`` has the same type, dtype and shape; it reads as zero until ``backward()`` fills it.
-    Operations broadcast like numpy.  ``==`` and ``hash`` are by identity, so Values can be
-    dictionary keys and set members.
+    Operations broadcast like numpy.  ``==``, ``!=`` and ``hash`` are by identity, so Values
+    can be dictionary keys and set members; ``<``, ``<=``, ``>``, ``>=`` compare the data
+    elementwise and give a constant Value of 1.0/0.0 (``(x > 0) * x`` works, ``if x > 0:``
+    is an error: use ``x.item()``).
 
     >>> a, b = Value(2.0, label="a"), Value(-3.0, label="b")
     >>> c = a * b + a
@@ -163,7 +165,7 @@ class Value(ValueBase):
         soon as its gradient is final, in the order backward finishes them.
 
         Backward reads the operands' current data: run it before changing parameters (before
-        ``optimizer.step()``).  If an operation's backward raises, the gradients are left
+        ``optimizer.step()``) or the input arrays a graph was built from (they are not copied).  If an operation's backward raises, the gradients are left
         partly filled; call ``zero_grad()`` before trying again.
 
         >>> x = Value(3.0); y = x * x
