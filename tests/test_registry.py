@@ -264,3 +264,53 @@ def code_lines(path: Path) -> int:
 
 def test_the_reference_engine_is_short_enough_to_read_in_one_sitting():
     assert code_lines(ROOT / "tinygrad_mlp" / "engine" / "reference.py") <= 350
+
+
+# --------------------------------------------------------------------------- second derivatives
+def _second_order(op, sample, values, rng):
+    """Ours: the gradient of sum_i <grad_i(out; c), v_i> with respect to the inputs."""
+    from tinygrad_mlp.engine import grad
+
+    out = op.run_sample(sample, values)
+    c = rng.normal(size=out.shape)
+    firsts = grad(out, values, grad_outputs=float(c) if out.shape == () else c,
+                  create_graph=True, allow_unused=True)
+    vs = [rng.normal(size=np.shape(x)) for x in sample.inputs]
+    total = None
+    for g, v in zip(firsts, vs):
+        if g is not None:
+            term = (g * (float(v) if np.ndim(v) == 0 else v)).sum()
+            total = term if total is None else total + term
+    if total is None or not total.requires_grad:
+        return c, vs, [None] * len(values)
+    return c, vs, list(grad(total, values, allow_unused=True))
+
+
+@pytest.mark.parametrize("name", sorted(n for n, op in OPERATIONS.items()
+                                        if hasattr(op.function, "backward_graph")))
+def test_every_operation_has_second_derivatives_matching_pytorch(name):
+    torch = pytest.importorskip("torch")
+    op = OPERATIONS[name]
+    for k, sample in enumerate(_samples(op)):
+        values = [Value(x) for x in sample.inputs]
+        c, vs, ours = _second_order(op, sample, values, np.random.default_rng(k))
+        tensors = [_to_torch(torch, x, True) for x in sample.inputs]
+        args = [_to_torch(torch, a, False) for a in sample.args]
+        before = [_to_torch(torch, a, False) for a in sample.before]
+        out = op.torch(*before, *tensors, *args, **sample.kwargs)
+        firsts = torch.autograd.grad(out, tensors, torch.tensor(c), create_graph=True,
+                                     allow_unused=True)
+        total = sum((g * torch.tensor(v)).sum() for g, v in zip(firsts, vs) if g is not None)
+        if not getattr(total, "requires_grad", False):
+            assert all(h is None or np.all(np.asarray(h) == 0) for h in ours), (name, k)
+            continue
+        expected = torch.autograd.grad(total, tensors, allow_unused=True)
+        for h, e in zip(ours, expected):
+            e = np.zeros(()) if e is None else e.numpy(force=True)
+            np.testing.assert_allclose(0.0 if h is None else h, e, rtol=1e-9, atol=1e-12,
+                                       err_msg=f"{name} sample {k}")
+
+
+def test_every_built_in_operation_can_be_differentiated_twice():
+    missing = [n for n, op in OPERATIONS.items() if not hasattr(op.function, "backward_graph")]
+    assert missing == []

@@ -118,6 +118,56 @@ def _torch() -> Any:
     return torch
 
 
+# --------------------------------------------------------------------------- graph-building
+# Each operation's backward_graph(ctx, grad) is its backward written with Value operations:
+# used by backward(create_graph=True) and grad(..., create_graph=True), so that a gradient can
+# be differentiated again.  ``grad`` and ``ctx.parents`` are Values; so is ``ctx``, the output.
+def _constant(x: Any, like: Value) -> Value:
+    """``x`` as a constant Value in ``like``'s dtype (a mask, a sign, a one-hot array...)."""
+    if np.ndim(x) == 0:
+        return Value(float(x), requires_grad=False)
+    return Value(np.asarray(x, dtype=like.dtype), requires_grad=False)
+
+
+def _mask(condition: Any, like: Value) -> Value:
+    """1.0 where ``condition`` holds, 0.0 elsewhere, as a constant."""
+    return _constant(np.asarray(condition, dtype=np.float64), like)
+
+
+def _constant_where(condition: Any, like: Value) -> Value:
+    """1.0 where ``condition`` holds, else 0.0, in ``like``'s shape (to shift a base away from
+    0 where a first-order backward masks the result)."""
+    return _mask(np.broadcast_to(condition, np.broadcast_shapes(np.shape(condition),
+                                                                like.shape)), like)
+
+
+def _swap_last(v: Value) -> Value:
+    """``v`` with its last two axes swapped (a stack of matrices transposed)."""
+    axes = list(range(v.ndim))
+    axes[-2], axes[-1] = axes[-1], axes[-2]
+    return v.transpose(*axes)
+
+
+def _expand_value(grad: Value, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Value:
+    """Put back the axes a reduction removed (as ``_expand``); the engine broadcasts the rest."""
+    if axis is None or keepdims or not shape:
+        return grad
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    axes = tuple(ax % len(shape) for ax in axes)
+    return grad.reshape(tuple(1 if i in axes else n for i, n in enumerate(shape)))
+
+
+def _linear_operands(ctx: Value) -> tuple[Value, Value, Value]:
+    """A Linear node's x, W, b as Values when apply() passed one through (an integer input or
+    a number bias): that one becomes a constant."""
+    x_raw, _ = ctx.saved_values
+    rest = list(ctx.parents)
+    x = rest.pop(0) if len(rest) == 3 or rest[0].data is x_raw else _constant(x_raw, rest[0])
+    W = rest.pop(0)
+    b = rest.pop(0) if rest else Value(0.0, requires_grad=False)
+    return x, W, b
+
+
 # --------------------------------------------------------------------------- arithmetic
 class _Arithmetic(Function):
     """A binary operator: ``apply`` takes numbers and arrays as constant operands, as ``+`` does.
@@ -158,6 +208,10 @@ class Add(_Arithmetic):
     def backward(ctx: Value, grad: Any) -> tuple[Any, Any]:
         return grad, grad
 
+    @staticmethod
+    def backward_graph(ctx: Value, grad: Value) -> tuple[Value, Value]:
+        return grad, grad
+
 
 @register("sub", method="__sub__", reflected="__rsub__", samples=_binary_samples(),
           torch=lambda a, b: a - b)
@@ -178,6 +232,10 @@ class Sub(_Arithmetic):
     def backward(ctx: Value, grad: Any) -> tuple[Any, Any]:
         return grad, -grad
 
+    @staticmethod
+    def backward_graph(ctx: Value, grad: Value) -> tuple[Value, Value]:
+        return grad, -grad
+
 
 @register("neg", method="__neg__", samples=_unary_samples(), torch=lambda a: -a)
 class Neg(Function):
@@ -195,6 +253,10 @@ class Neg(Function):
 
     @staticmethod
     def backward(ctx: Value, grad: Any) -> Any:
+        return -grad
+
+    @staticmethod
+    def backward_graph(ctx: Value, grad: Value) -> Value:
         return -grad
 
 
@@ -219,6 +281,11 @@ class Mul(_Arithmetic):
         a, b = ctx.parents
         return grad * b.data, grad * a.data
 
+    @staticmethod
+    def backward_graph(ctx: Value, grad: Value) -> tuple[Value, Value]:
+        a, b = ctx.parents
+        return grad * b, grad * a
+
 
 @register("div", method="__truediv__", reflected="__rtruediv__",
           samples=_binary_samples(b_lo=0.5, b_hi=2.0, b_signed=True), torch=lambda a, b: a / b)
@@ -240,6 +307,12 @@ class Div(_Arithmetic):
         a, b = (p.data for p in ctx.parents)  # the operands, as in Mul
         ga = _div(grad, b)
         return ga, -ga * _div(a, b)
+
+    @staticmethod
+    def backward_graph(ctx: Value, grad: Value) -> tuple[Value, Value]:
+        a, b = ctx.parents
+        ga = grad / b
+        return ga, -ga * a / b
 
 
 def _pow_const_samples(rng: np.random.Generator) -> list[Sample]:
@@ -282,6 +355,14 @@ class PowConst(Function):
             return 0.0, None
         return grad * p * _pow(a, p - 1.0), None
 
+    @staticmethod
+    def backward_graph(ctx: Value, grad: Value) -> tuple[Value, None]:
+        (a,) = ctx.parents
+        p = ctx.saved_values[1]
+        if p == 0.0:
+            return grad * 0.0, None
+        return grad * p * a ** (p - 1.0), None
+
 
 @register("pow", method=None, reflected="__rpow__",
           samples=_binary_samples(0.5, 2.0, -2.0, 2.0), torch=lambda a, b: a ** b)
@@ -310,6 +391,19 @@ class Pow(_Arithmetic):
                 ga = _where(b == 0, 0.0, ga)  # d(a ** 0)/da = 0, as for a number exponent
             if need_b:  # at base 0 with an exponent >= 0, a ** b is flat in b: 0, not 0 * -inf
                 gb = _where((a == 0) & (b >= 0), 0.0, grad * out * _log(a))
+        return ga, gb
+
+    @staticmethod
+    def backward_graph(ctx: Value, grad: Value) -> tuple[Value | None, Value | None]:
+        a, b = ctx.parents
+        need_a, need_b = ctx.needs_input_grad
+        ga = gb = None
+        # where the first-order backward puts 0 (b = 0; a = 0 with b >= 0), a constant 1 is
+        # added to the base so that the same formula stays finite and gives 0 there
+        if need_a:
+            ga = grad * b * (a + _constant_where(b.data == 0, a)) ** (b - 1.0)
+        if need_b:
+            gb = grad * ctx * (a + _constant_where((a.data == 0) & (b.data >= 0), a)).log()
         return ga, gb
 
 
@@ -379,6 +473,23 @@ class MatMul(_Arithmetic):
             gb = fit_grad(gb, b, "@", gb.shape)
         return ga, gb
 
+    @staticmethod
+    def backward_graph(ctx: Value, grad: Value) -> tuple[Value | None, Value | None]:
+        a, b = ctx.parents
+        need_a, need_b = ctx.needs_input_grad
+        a2 = a.reshape(1, -1) if a.ndim == 1 else a
+        b2 = b.reshape(-1, 1) if b.ndim == 1 else b
+        batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+        g2 = grad.reshape(batch + (a2.shape[-2], b2.shape[-1]))
+        ga = gb = None  # (summed back over broadcast stack axes by the engine)
+        if need_a:
+            ga = g2 @ _swap_last(b2)
+            ga = ga.reshape(ga.shape[:-2] + (ga.shape[-1],)) if a.ndim == 1 else ga
+        if need_b:
+            gb = _swap_last(a2) @ g2
+            gb = gb.reshape(gb.shape[:-1]) if b.ndim == 1 else gb
+        return ga, gb
+
 
 # --------------------------------------------------------------------------- elementwise
 @register("relu", activation=True, expression=True, samples=_unary_samples(0.1, 2.0, True),
@@ -405,6 +516,10 @@ class ReLU(Function):
         if type(out) is float:
             return 0.0 if out == 0.0 else grad
         return grad * (out != 0)
+
+    @staticmethod
+    def backward_graph(ctx: Value, grad: Value) -> Value:
+        return grad * _mask(ctx.data != 0, ctx)
 
 
 def _torch_leaky_relu(a: Any, slope: float = 0.01) -> Any:
@@ -444,6 +559,11 @@ class LeakyReLU(Function):
             return (grad if a > 0.0 else slope * grad), None
         return grad * np.where(a > 0, 1.0, slope).astype(a.dtype, copy=False), None
 
+    @staticmethod
+    def backward_graph(ctx: Value, grad: Value) -> tuple[Value, None]:
+        a, slope = ctx.saved_values
+        return grad * _constant(np.where(np.asarray(a) > 0, 1.0, slope), ctx), None
+
 
 @register("tanh", activation=True, expression=True, samples=_unary_samples(),
           torch=lambda a: a.tanh())
@@ -464,6 +584,10 @@ class Tanh(Function):
     def backward(ctx: Value, grad: Any) -> Any:
         out = ctx.data
         return grad * (1.0 - out * out)
+
+    @staticmethod
+    def backward_graph(ctx: Value, grad: Value) -> Value:
+        return grad * (1.0 - ctx * ctx)  # ctx is the output tanh(a), a Value in the graph
 
 
 @register("sigmoid", activation=True, expression=True, samples=_unary_samples(-4.0, 4.0),
@@ -486,6 +610,10 @@ class Sigmoid(Function):
         out = ctx.data
         return grad * out * (1.0 - out)
 
+    @staticmethod
+    def backward_graph(ctx: Value, grad: Value) -> Value:
+        return grad * ctx * (1.0 - ctx)
+
 
 @register("exp", expression=True, samples=_unary_samples(), torch=lambda a: a.exp())
 class Exp(Function):
@@ -506,6 +634,10 @@ class Exp(Function):
         out = ctx.data
         return grad * out
 
+    @staticmethod
+    def backward_graph(ctx: Value, grad: Value) -> Value:
+        return grad * ctx
+
 
 @register("log", expression=True, samples=_unary_samples(0.2, 3.0), torch=lambda a: a.log())
 class Log(Function):
@@ -525,6 +657,11 @@ class Log(Function):
     def backward(ctx: Value, grad: Any) -> Any:
         (a,) = ctx.parents
         return _div(grad, a.data)
+
+    @staticmethod
+    def backward_graph(ctx: Value, grad: Value) -> Value:
+        (a,) = ctx.parents
+        return grad / a
 
 
 @register("abs", expression=True, samples=_unary_samples(0.1, 2.0, True), torch=lambda a: a.abs())
@@ -548,6 +685,11 @@ class Abs(Function):
             return grad * (1.0 if a > 0 else -1.0 if a < 0 else 0.0 if a == 0 else math.nan)
         return grad * np.sign(a)
 
+    @staticmethod
+    def backward_graph(ctx: Value, grad: Value) -> Value:
+        (a,) = ctx.parents
+        return grad * _constant(np.sign(a.data), ctx)
+
 
 @register("sqrt", expression=True, samples=_unary_samples(0.2, 3.0), torch=lambda a: a.sqrt())
 class Sqrt(Function):
@@ -567,6 +709,10 @@ class Sqrt(Function):
     def backward(ctx: Value, grad: Any) -> Any:
         out = ctx.data
         return _div(grad, 2.0 * out)
+
+    @staticmethod
+    def backward_graph(ctx: Value, grad: Value) -> Value:
+        return grad / (2.0 * ctx)
 
 
 # --------------------------------------------------------------------------- reductions
@@ -648,6 +794,11 @@ class Sum(Function):
         shape, axis, keepdims = ctx.saved_values
         return _expand(grad, shape, axis, keepdims), None, None
 
+    @staticmethod
+    def backward_graph(ctx: Value, grad: Value) -> tuple[Value, None, None]:
+        shape, axis, keepdims = ctx.saved_values
+        return _expand_value(grad, shape, axis, keepdims), None, None
+
 
 @register("mean", samples=_reduction_samples(), torch=_torch_reduce("mean"))
 class Mean(Function):
@@ -677,6 +828,11 @@ class Mean(Function):
     def backward(ctx: Value, grad: Any) -> tuple[Any, None, None]:
         shape, axis, keepdims, n = ctx.saved_values
         return _expand(_div(grad, n), shape, axis, keepdims), None, None  # (n = 0: nan)
+
+    @staticmethod
+    def backward_graph(ctx: Value, grad: Value) -> tuple[Value, None, None]:
+        shape, axis, keepdims, n = ctx.saved_values
+        return _expand_value(grad / float(n), shape, axis, keepdims), None, None
 
 
 @register("max", samples=_reduction_samples(distinct=True), torch=_torch_reduce("max"))
@@ -710,6 +866,13 @@ class Max(Function):
             grad = np.expand_dims(grad, axis)
         return grad * share, None, None
 
+    @staticmethod
+    def backward_graph(ctx: Value, grad: Value) -> tuple[Value, None, None]:
+        share, axis, keepdims = ctx.saved_values
+        if share is None:
+            return grad, None, None
+        return _expand_value(grad, share.shape, axis, keepdims) * _constant(share, ctx), None, None
+
 
 # --------------------------------------------------------------------------- shapes
 def _reshape_samples(rng: np.random.Generator) -> list[Sample]:
@@ -741,6 +904,11 @@ class Reshape(Function):
     def backward(ctx: Value, grad: Any) -> tuple[Any, None]:
         (shape,) = ctx.saved_values
         return np.reshape(grad, shape), None
+
+    @staticmethod
+    def backward_graph(ctx: Value, grad: Value) -> tuple[Value, None]:
+        (shape,) = ctx.saved_values
+        return grad.reshape(shape), None
 
 
 def _transpose_samples(rng: np.random.Generator) -> list[Sample]:
@@ -780,6 +948,11 @@ class Transpose(Function):
         (axes,) = ctx.saved_values
         return np.transpose(grad, None if axes is None else np.argsort(axes)), None
 
+    @staticmethod
+    def backward_graph(ctx: Value, grad: Value) -> tuple[Value, None]:
+        (axes,) = ctx.saved_values
+        return grad.transpose(*(() if axes is None else np.argsort(axes).tolist())), None
+
 
 @register("astype", samples=lambda rng: [Sample((rng.normal(size=(2, 3)),), (np.float64,))],
           torch=lambda a, dtype: a.double())
@@ -808,6 +981,11 @@ class Cast(Function):
     @staticmethod
     def backward(ctx: Value, grad: Any) -> tuple[Any, None]:
         return grad, None  # the engine casts it back to the operand's dtype
+
+    @staticmethod
+    def backward_graph(ctx: Value, grad: Value) -> tuple[Value, None]:
+        (a,) = ctx.parents
+        return grad.astype(a.dtype), None
 
 
 def _getitem_samples(rng: np.random.Generator) -> list[Sample]:
@@ -858,6 +1036,57 @@ class GetItem(Function):
         basic = type(grad) is float or is_basic_index(index)  # one element, or no arrays
         return IndexGrad(index, grad, basic), None
 
+    @staticmethod
+    def backward_graph(ctx: Value, grad: Value) -> tuple[Value, None]:
+        (a,) = ctx.parents
+        return ScatterAdd.apply(grad, ctx.saved_values, a.shape), None
+
+
+def _scatter_add_samples(rng: np.random.Generator) -> list[Sample]:
+    return [Sample((float(rng.normal()),), ((1,), (3,))),
+            Sample((rng.normal(size=(2, 4)),), ((slice(0, 2),), (3, 4))),
+            Sample((rng.normal(size=(3, 4)),), ((np.array([0, 2, 0]),), (3, 4)))]
+
+
+def _torch_scatter_add(g: Any, index: Any, shape: tuple[int, ...]) -> Any:
+    torch = _torch()
+    index = tuple(torch.as_tensor(i) if isinstance(i, np.ndarray) else i for i in index)
+    out = torch.zeros(shape, dtype=g.dtype)
+    if any(isinstance(i, torch.Tensor) for i in index):
+        return out.index_put(index, g, accumulate=True)
+    out[index] = out[index] + g
+    return out
+
+
+@register("scatter_add", method=None, samples=_scatter_add_samples, torch=_torch_scatter_add)
+class ScatterAdd(Function):
+    """``g`` added into zeros of ``shape`` at ``index`` (repeated positions add up): the
+    adjoint of indexing, which is what differentiating ``GetItem``'s backward needs.
+
+    >>> ScatterAdd.apply(Value(np.array([1.0, 2.0])), (np.array([0, 0]),), (3,)).data
+    array([3., 0., 0.])
+    """
+
+    symbol = "scatter_add"
+
+    @staticmethod
+    def forward(ctx: Value, g: Any, index: Any, shape: tuple[int, ...]) -> Any:
+        ctx.save_for_backward(index)
+        out = np.zeros(shape, dtype=np.result_type(g))
+        IndexGrad(index, g).add_into(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Value, grad: Any) -> tuple[Any, None, None]:
+        (index,) = ctx.saved_values
+        picked = np.asarray(grad)[index]
+        return (picked if type(picked) is np.ndarray else float(picked)), None, None
+
+    @staticmethod
+    def backward_graph(ctx: Value, grad: Value) -> tuple[Value, None, None]:
+        (index,) = ctx.saved_values
+        return grad[index], None, None
+
 
 # --------------------------------------------------------------------------- fused layers
 def _torch_stack(*xs: Any) -> Any:
@@ -885,6 +1114,10 @@ class Stack(Function):
     @staticmethod
     def backward(ctx: Value, grad: Any) -> tuple[Any, ...]:
         return tuple(grad[i] for i in range(len(grad)))
+
+    @staticmethod
+    def backward_graph(ctx: Value, grad: Value) -> tuple[Value, ...]:
+        return tuple(grad[i] for i in range(len(ctx.parents)))
 
 
 def _linear_samples(rng: np.random.Generator) -> list[Sample]:
@@ -936,6 +1169,19 @@ class Linear(Function):
             gb = _sum(grad, axis=0) if need_b else None
         return gx, gW, gb
 
+    @staticmethod
+    def backward_graph(ctx: Value, grad: Value) -> tuple[Value | None, ...]:
+        x, W, b = (ctx.parents if len(ctx.parents) == 3 else _linear_operands(ctx))
+        need_x, need_W, need_b = (v.requires_grad for v in (x, W, b))
+        gx = grad @ W if need_x else None
+        if x.ndim == 1:
+            gW = grad.reshape(-1, 1) @ x.reshape(1, -1) if need_W else None
+            gb = grad if need_b else None
+        else:
+            gW = grad.T @ x if need_W else None
+            gb = grad.sum(axis=0) if need_b else None
+        return gx, gW, gb
+
 
 def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
     shifted = x - x.max(axis=axis, keepdims=True)
@@ -969,6 +1215,13 @@ class LogSoftmax(Function):
         if type(out) is float:
             return grad - grad, None
         return grad - np.exp(out) * _sum(grad, axis=axis, keepdims=True), None
+
+    @staticmethod
+    def backward_graph(ctx: Value, grad: Value) -> tuple[Value, None]:
+        (axis,) = ctx.saved_values
+        if ctx.ndim == 0:
+            return grad - grad, None
+        return grad - ctx.exp() * grad.sum(axis=axis, keepdims=True), None
 
 
 def _torch_cross_entropy(logits: Any, labels: Any, reduction: str) -> Any:
@@ -1005,6 +1258,16 @@ class CrossEntropy(Function):
         scale = grad / len(labels) if reduction == "mean" else grad
         return g * np.asarray(scale, dtype=g.dtype), None, None
 
+    @staticmethod
+    def backward_graph(ctx: Value, grad: Value) -> tuple[Value, None, None]:
+        (logits,) = ctx.parents
+        logp, labels, reduction = ctx.saved_values
+        onehot = np.zeros_like(logp)
+        onehot[np.arange(len(labels)), labels] = 1.0
+        g = LogSoftmax.apply(logits, -1).exp() - _constant(onehot, ctx)
+        scale = grad / float(len(labels)) if reduction == "mean" else grad
+        return g * scale, None, None
+
 
 def _torch_bce_with_logits(x: Any, y: Any) -> Any:
     return _torch().nn.functional.binary_cross_entropy_with_logits(x, y, reduction="none")
@@ -1030,6 +1293,11 @@ class BCEWithLogits(Function):
     def backward(ctx: Value, grad: Any) -> tuple[Any, None]:
         x, y = ctx.saved_values
         return grad * (_sigmoid(x) - y), None
+
+    @staticmethod
+    def backward_graph(ctx: Value, grad: Value) -> tuple[Value, None]:
+        x, y = ctx.parents
+        return grad * (x.sigmoid() - y), None
 
 
 def _torch_bce(p: Any, y: Any) -> Any:
@@ -1059,6 +1327,14 @@ class BCE(Function):
     def backward(ctx: Value, grad: Any) -> tuple[Any, None]:
         p, y = ctx.saved_values
         return grad * (p - y) / np.maximum(p * (1.0 - p), 1e-12), None
+
+    @staticmethod
+    def backward_graph(ctx: Value, grad: Value) -> tuple[Value, None]:
+        p, y = ctx.parents
+        q = p * (1.0 - p)
+        # the first-order backward clamps p(1 - p) at 1e-12: the same value, as a constant shift
+        q = q + _constant(np.maximum(q.data, 1e-12) - q.data, ctx)
+        return grad * (p - y) / q, None
 
 
 def _torch_hinge(score: Any, y: Any, reduction: str) -> Any:
@@ -1102,6 +1378,13 @@ class HingeLoss(Function):
             grad = grad / np.size(active)
         return -grad * y * active, None, None
 
+    @staticmethod
+    def backward_graph(ctx: Value, grad: Value) -> tuple[Value, None, None]:
+        y, active, reduction = ctx.saved_values
+        if reduction == "mean":
+            grad = grad / float(np.size(active))
+        return -grad * _constant(np.asarray(y) * active, ctx), None, None
+
 
 def _torch_sum_squares(scale: float, *params: Any) -> Any:
     return scale * sum((p * p).sum() for p in params)
@@ -1128,3 +1411,8 @@ class SumSquares(Function):
         (scale,) = ctx.saved_values
         g = 2.0 * scale * grad
         return (None, *[g * p.data for p in ctx.parents])
+
+    @staticmethod
+    def backward_graph(ctx: Value, grad: Value) -> tuple[Value | None, ...]:
+        (scale,) = ctx.saved_values
+        return (None, *[grad * (2.0 * scale) * p for p in ctx.parents])

@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 
 from tinygrad_mlp.engine import function as _function
+from tinygrad_mlp.engine import higher as _higher
 from tinygrad_mlp.engine import registry as _registry
 from tinygrad_mlp.engine.arrays import IndexGrad, as_data, broadcast, is_basic_index
 from tinygrad_mlp.engine.function import Function
@@ -52,6 +53,8 @@ grads_of = ENGINE_MODULE.grads_of
 clear_grads = ENGINE_MODULE.clear_grads
 _function.use_engine(ENGINE_MODULE)
 _registry.use_engine(ENGINE_MODULE)
+_higher.use_engine(ENGINE_MODULE)
+grad = _higher.grad
 
 __all__ = [
     "ENGINE",
@@ -59,6 +62,7 @@ __all__ = [
     "Function",
     "grads_of",
     "clear_grads",
+    "grad",
     "IndexGrad",
     "no_grad",
     "enable_grad",

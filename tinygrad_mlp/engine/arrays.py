@@ -80,9 +80,17 @@ def as_data(x: Any, name: str = "data") -> float | np.ndarray:
 def as_grad(value: Any, data: float | np.ndarray) -> float | np.ndarray:
     """A gradient given by the user (``x.grad = value``) in the type, dtype and shape of ``data``.
 
+    A Value (a gradient with a graph, from ``backward(create_graph=True)``) is kept as it is,
+    if its shape fits.
+
     >>> as_grad(1, 2.0), as_grad([1, 2], np.zeros(2, np.float32)).dtype, as_grad(0, np.ones(2))
     (1.0, dtype('float32'), array([0., 0.]))
     """
+    if isinstance(value, ValueBase):
+        if value.shape != np.shape(data):
+            raise ValueError(f"grad of shape {value.shape} does not match data of shape "
+                             f"{np.shape(data)}")
+        return value  # type: ignore[return-value]
     if type(data) is float:
         return float(value)
     if np.ndim(value) == 0:  # p.grad = 0 (micrograd's idiom): that number everywhere

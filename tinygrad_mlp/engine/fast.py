@@ -60,10 +60,12 @@ from tinygrad_mlp.engine.arrays import (
 )
 from tinygrad_mlp.engine.base import ValueBase
 from tinygrad_mlp.engine.function import Function, is_operand, refuse
+from tinygrad_mlp.engine.higher import backward_graph
 from tinygrad_mlp.engine.modes import check_finite
 from tinygrad_mlp.notation import role_label
 
-__all__ = ["Value", "apply", "make_method", "make_operator", "grads_of", "clear_grads"]
+__all__ = ["Value", "apply", "make_method", "make_operator", "grads_of", "clear_grads",
+           "operand_grads"]
 
 
 # --------------------------------------------------------------------------- Value
@@ -126,6 +128,9 @@ class Value(ValueBase):
 
     @grad.setter
     def grad(self, value: Any) -> None:
+        global _value_grads
+        if isinstance(value, ValueBase):  # a gradient with a graph (create_graph=True)
+            _value_grads = True
         self._grad = None if value is None else as_grad(value, self.data)
 
     @property
@@ -258,7 +263,8 @@ class Value(ValueBase):
         return Value(self.data, self.label, requires_grad=False)
 
     # ---------------------------------------------------------------- backward
-    def backward(self, grad: Any = None, *, on_node: Callable[[Value], None] | None = None) -> None:
+    def backward(self, grad: Any = None, *, on_node: Callable[[Value], None] | None = None,
+                 create_graph: bool = False) -> None:
         """Fill ``.grad`` on every node of the graph that leads to this value.
 
         Each call adds one pass to the gradients of leaves (they accumulate across calls, as
@@ -269,13 +275,19 @@ class Value(ValueBase):
         lecture walks through; :func:`tinygrad_mlp.viz.backward_frames` draws it).
 
         Backward reads the operands' current data: run it before changing parameters (before
-        ``optimizer.step()``) or the input arrays a graph was built from (they are not copied).  If an operation's backward raises, the gradients are left
+        ``optimizer.step()``) or the input arrays a graph was built from (they are not
+        copied).  If an operation's backward raises, the gradients are left
         partly filled; call ``zero_grad()`` before trying again.
+
+        With ``create_graph=True`` the backward pass is recorded too: leaves get gradients that
+        are Values, to differentiate again (see :mod:`tinygrad_mlp.engine.higher`).
 
         >>> x = Value(3.0); y = x * x
         >>> y.backward(); x.grad
         6.0
         """
+        if create_graph:
+            return backward_graph(self, grad, on_node)
         if grad is None and type(self.data) is float and self._pending >= 0:
             grad = 1.0  # the usual root: a scalar loss
         else:
@@ -635,13 +647,20 @@ def _lift(x: Any) -> Value | None:
 
 # --------------------------------------------------------------------------- many at once
 def grads_of(values: Sequence[Value]) -> list[Any]:
-    """The gradients of ``values``, ``None`` for a value that has none (reading ``.grad``
-    would make a zero one): what an optimizer's step reads.
+    """The gradients of ``values`` as plain data (a Value gradient gives its ``data``), ``None``
+    for a value that has none (reading ``.grad`` would make a zero one): what an optimizer's
+    step reads.
 
     >>> x = Value(2.0); (x * x).backward(); grads_of([x, Value(1.0)])
     [4.0, None]
     """
-    return list(map(_stored_grad, values))
+    grads = list(map(_stored_grad, values))
+    if _value_grads:  # some gradient has been a Value in this process: take its data
+        grads = [g.data if isinstance(g, ValueBase) else g for g in grads]
+    return grads
+
+
+_value_grads = False  # set once any gradient is a Value (backward(create_graph=True))
 
 
 _stored_grad = attrgetter("_grad")
@@ -665,6 +684,17 @@ def _check_grads(fn: type[Function], parents: tuple[Value, ...], grads: Sequence
                 pg.value if type(pg) is IndexGrad else pg,
                 fn.op_name, "backward", [x.data for x in parents],
             )
+
+
+def operand_grads(node: Value, grads: Sequence[Any]) -> Any:
+    """The gradients of ``node``'s operands (``node.parents``) among ``grads``, one per argument
+    of its operation's forward (what a backward returns).
+
+    >>> from tinygrad_mlp import ops
+    >>> operand_grads(ops.Sum.apply(Value(2.0), None, False), (1.0, None, None))
+    [1.0]
+    """
+    return list(_operand_grads(node, grads, len(node.parents)))
 
 
 def _operand_grads(node: Value, grads: Sequence[Any], n_operands: int) -> Any:
@@ -704,10 +734,10 @@ def _accumulate(p: Value, g: Any, owned: set[Value], op: str, out: Value) -> Non
     if p._fn is None:
         if cur is None:  # the leaf's own buffer: copy, unless the op promises a new array
             p._grad = g if type(g) is float or out._fn in _FRESH else g.copy()
-        elif type(cur) is float:
-            p._grad = cur + g
-        else:
+        elif type(cur) is np.ndarray:
             cur += g
+        else:  # a float, or a Value (a gradient with a graph)
+            p._grad = cur + g
     elif cur is None:
         p._grad = g
     else:
@@ -719,6 +749,9 @@ def _add_at(p: Value, d: np.ndarray, g: IndexGrad, owned: set[Value]) -> None:
     buf = p._grad
     if buf is None:
         buf = np.zeros_like(d)
+    elif type(buf) is not np.ndarray:  # a Value gradient (create_graph): added as a Value
+        p._grad = buf + g.dense(d)
+        return
     elif p._fn is not None and p not in owned:
         buf = buf.copy()
     p._grad = buf

@@ -43,10 +43,12 @@ from tinygrad_mlp.engine.arrays import (
 )
 from tinygrad_mlp.engine.base import ValueBase
 from tinygrad_mlp.engine.function import Function, is_operand, refuse
+from tinygrad_mlp.engine.higher import backward_graph
 from tinygrad_mlp.engine.modes import check_finite, mode
 from tinygrad_mlp.notation import role_label
 
-__all__ = ["Value", "apply", "make_method", "make_operator", "grads_of", "clear_grads"]
+__all__ = ["Value", "apply", "make_method", "make_operator", "grads_of", "clear_grads",
+           "operand_grads"]
 
 
 class Value(ValueBase):
@@ -155,7 +157,8 @@ class Value(ValueBase):
         return Value(self.data, self.label, requires_grad=False)
 
     # ---------------------------------------------------------------- backward
-    def backward(self, grad: Any = None, *, on_node: Callable[[Value], None] | None = None) -> None:
+    def backward(self, grad: Any = None, *, on_node: Callable[[Value], None] | None = None,
+                 create_graph: bool = False) -> None:
         """Fill ``.grad`` on every node of the graph that leads to this value.
 
         Each call adds one pass to the gradients of leaves (they accumulate across calls, as
@@ -165,13 +168,20 @@ class Value(ValueBase):
         soon as its gradient is final, in the order backward finishes them.
 
         Backward reads the operands' current data: run it before changing parameters (before
-        ``optimizer.step()``) or the input arrays a graph was built from (they are not copied).  If an operation's backward raises, the gradients are left
+        ``optimizer.step()``) or the input arrays a graph was built from (they are not
+        copied).  If an operation's backward raises, the gradients are left
         partly filled; call ``zero_grad()`` before trying again.
+
+        With ``create_graph=True`` the backward pass is recorded too, each operation's
+        ``backward_graph`` computing with Values: leaves get gradients that are Values, to
+        differentiate again (see :mod:`tinygrad_mlp.engine.higher`).
 
         >>> x = Value(3.0); y = x * x
         >>> y.backward(); x.grad
         6.0
         """
+        if create_graph:
+            return backward_graph(self, grad, on_node)
         grad = root_grad(self, grad)
         # 1. Count how many times each node is used in this graph (its consumers), walking
         #    with a stack rather than recursion so that graphs of any depth work.
@@ -232,7 +242,8 @@ class Value(ValueBase):
 
     def _add_grad(self, g: Any, op: str, out_shape: tuple[int, ...]) -> None:
         """Add one contribution to this node's gradient, summed back to its shape and dtype."""
-        if isinstance(g, IndexGrad) and isinstance(self.data, np.ndarray):
+        if isinstance(g, IndexGrad) and isinstance(self._grad, (np.ndarray, type(None))) and (
+                isinstance(self.data, np.ndarray)):
             # indexing's sparse gradient: added in place at its index only, in constant time
             # (safe, since every gradient buffer here is the node's own; see below)
             if self._grad is None:
@@ -247,12 +258,18 @@ class Value(ValueBase):
 
 
 def grads_of(values: list[Value]) -> list[Any]:
-    """The gradients of ``values``, ``None`` where there is none (what an optimizer reads).
+    """The gradients of ``values`` as data, ``None`` where there is none (what optimizers read).
 
     >>> x = Value(2.0); (x * x).backward(); grads_of([x, Value(1.0)])
     [4.0, None]
     """
-    return [v._grad for v in values]
+    return [v._grad.data if isinstance(v._grad, Value) else v._grad for v in values]
+
+
+def operand_grads(node: Value, grads: tuple[Any, ...]) -> list[Any]:
+    """The gradients of ``node.parents`` among ``grads`` (one per argument of forward)."""
+    check_grad_count(node.function.__name__, grads, len(node._args))  # type: ignore[union-attr]
+    return [g for a, g in zip(node._args, grads) if isinstance(a, Value)]
 
 
 def clear_grads(values: list[Value]) -> None:
