@@ -158,6 +158,12 @@ class Value(ValueBase):
         self._set_meta("role", value)
 
     @property
+    def derivative_order(self) -> int:
+        """0 for a node of the forward pass; k for one recorded by a ``create_graph`` pass that
+        computed k-th derivatives (drawings can colour by it)."""
+        return self._get_meta("order", 0)
+
+    @property
     def index(self) -> tuple[int, ...] | None:
         """``(layer, neuron[, input])`` of a model's node, as in the notation ``w^(l)_jk``."""
         return self._get_meta("index")
@@ -489,9 +495,12 @@ def _record(
         data = forward_result(data, fn.op_name)
     out.data = data
     if _modes.active_switches:
-        if _modes.mode.anomaly:
+        mode = _modes.mode
+        if mode.anomaly:
             check_finite(data, fn.op_name, "forward", [p.data for p in out.parents])
-        rg = rg and _modes.mode.grad_enabled
+        if mode.order:  # recorded by a create_graph pass
+            out._set_meta("order", mode.order)
+        rg = rg and mode.grad_enabled
     if not rg:  # a constant: it keeps neither operands nor anything for backward
         out._a = out._b = out._fn = None
         out._pending = -1

@@ -93,8 +93,20 @@ def gradients(
                 seen.add(p)
                 stack.append(p)
     grads: dict[Any, Any] = {}
-    for root, g in roots:
-        _add(grads, root, g, create_graph, "backward", root.shape)
+    saved_order = modes.mode.order
+    if create_graph:  # the nodes recorded now are one derivative order up (for drawings)
+        modes.mode.order = 1 + max(root.derivative_order for root, _ in roots)
+    try:
+        for root, g in roots:
+            _add(grads, root, g, create_graph, "backward", root.shape)
+        _walk(roots, grads, consumers, create_graph, on_node)
+    finally:
+        modes.mode.order = saved_order
+    return grads
+
+
+def _walk(roots: Sequence[tuple[Any, Any]], grads: dict[Any, Any], consumers: dict[Any, int],
+          create_graph: bool, on_node: Callable[[Any], None] | None) -> None:
     ready = list(dict.fromkeys(root for root, _ in roots if not consumers.get(root)))
     anomaly = modes.mode.anomaly
     while ready:
@@ -130,7 +142,6 @@ def gradients(
             consumers[p] -= 1
             if consumers[p] == 0:
                 ready.append(p)
-    return grads
 
 
 def _add(grads: dict[Any, Any], p: Any, g: Any, create_graph: bool, op: str,

@@ -25,6 +25,7 @@ class _Mode(threading.local):
 
     grad_enabled = True
     anomaly = False
+    order = 0  # while a create_graph pass runs: the derivative order of the nodes it records
 
 
 mode = _Mode()

@@ -82,6 +82,7 @@ class Value(ValueBase):
         self._function: type[Function] | None = None
         self._args: tuple[Any, ...] = ()  # the arguments of forward: Values and the rest
         self.saved_values: Any = ()  # what forward kept with ctx.save_for_backward(...)
+        self.derivative_order = mode.order  # k: recorded while computing k-th derivatives
 
     # ---------------------------------------------------------------- what a node is
     @property
