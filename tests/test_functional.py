@@ -521,3 +521,88 @@ def test_register_loss_rejects_bad_arguments(restore_losses):
     with pytest.raises(TypeError, match="callable"):
         register_loss("x", 3)
     assert "x" not in LOSSES
+
+
+# --------------------------------------------------------------------------- issue 10
+@pytest.mark.parametrize("probs", [
+    [0.5, 1.5, 0.2], [0.5, -0.2, 0.2], [0.5, np.inf, 0.2], [[0.2], [-np.inf], [0.3]],
+])
+def test_bce_rejects_probabilities_outside_zero_one(probs):
+    probs = np.array(probs)
+    with pytest.raises(ValueError, match=r"binary_cross_entropy: .*probabilities in \[0, 1\]"):
+        binary_cross_entropy(Value(probs), [1.0, 0.0, 1.0])
+
+
+def test_bce_rejects_a_scalar_probability_outside_zero_one_and_names_the_logits_loss():
+    with pytest.raises(ValueError, match="bce_with_logits"):
+        binary_cross_entropy(Value(2.0), 1.0)
+
+
+def test_bce_of_a_nan_probability_is_a_nan_loss():
+    # not an error: a diverged model's NaN is reported by fit as a non-finite loss
+    out = binary_cross_entropy(Value(np.array([np.nan, 0.5])), [1.0, 0.0])
+    assert np.isnan(out.item())
+    assert binary_cross_entropy(Value(np.array([0.0, 1.0])), [0.0, 1.0]).item() == 0.0
+
+
+def test_accuracy_counts_nan_predictions_as_wrong():
+    nan = np.full((4, 1), np.nan)
+    assert accuracy(nan, [-1, -1, 1, -1]) == 0.0  # NaN > 0 is False: it read as class -1
+    assert accuracy(nan, [0, 0, 0, 0], threshold=0.5) == 0.0
+    assert accuracy(np.array([np.nan, -1.0, 2.0]), [0, 0, 1]) == pytest.approx(2 / 3)
+    assert accuracy(Value(nan), np.array([0, 0, 0, 0])) == 0.0
+
+
+def test_accuracy_counts_rows_with_a_nan_as_wrong_with_several_outputs():
+    logits = np.array([[np.nan, 0.0, 0.0], [0.0, np.nan, 5.0], [3.0, 0.0, 0.0]])
+    assert accuracy(logits, [0, 2, 0]) == pytest.approx(1 / 3)  # argmax of NaN rows: 0 and 1
+    assert accuracy(np.full((5, 3), np.nan), [0, 0, 0, 0, 0]) == 0.0
+    assert accuracy(np.array([[np.inf, 0.0], [0.0, -np.inf]]), [0, 0]) == 1.0  # inf is a score
+
+
+def test_cross_entropy_of_one_unbatched_sample_equals_a_batch_of_one():
+    logits = np.array([0.5, -1.0, 2.0, 0.1])
+    for label in (2, np.int64(2), np.array(2), 2.0, Value(2.0)):
+        one = Value(logits.copy())
+        loss = cross_entropy(one, label)
+        loss.backward()
+        batch = Value(logits.reshape(1, 4).copy())
+        expected = cross_entropy(batch, [2])
+        expected.backward()
+        assert loss.item() == pytest.approx(expected.item(), rel=1e-15)
+        assert one.grad.shape == (4,)
+        np.testing.assert_allclose(one.grad, batch.grad[0], rtol=1e-15)
+    assert cross_entropy(Value(logits), 3, reduction="sum").item() == pytest.approx(
+        -_np_log_softmax(logits)[3])
+
+
+def test_cross_entropy_of_one_unbatched_sample_matches_torch():
+    torch = pytest.importorskip("torch")
+    logits = RNG.normal(size=5)
+    ours = _grad_of(cross_entropy, logits, 4)
+    theirs = _torch_grad_of(torch.nn.functional.cross_entropy, logits, torch.tensor(4))
+    assert ours[0] == pytest.approx(theirs[0], rel=1e-12)
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-12)
+
+
+def test_cross_entropy_of_the_scalar_call_style_of_a_model_with_several_outputs():
+    from tinygrad_mlp.nn import MLP
+
+    model = MLP(2, [4, 3], seed=0)
+    out = model([0.5, -1.0])  # a list of three scalar Values
+    loss = cross_entropy(out, 1)
+    loss.backward()
+    expected = cross_entropy(model(np.array([[0.5, -1.0]])), [1])
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-12)
+    assert any(np.any(p.grad) for p in model.parameters())
+
+
+def test_cross_entropy_of_one_unbatched_sample_checks_its_label():
+    logits = Value(np.zeros(4))
+    with pytest.raises(ValueError, match=r"\[0, 3\]"):
+        cross_entropy(logits, 4)
+    with pytest.raises(TypeError, match="integers"):
+        cross_entropy(logits, 1.5)
+    with pytest.raises(ValueError, match=r"\(C,\) for one sample.*labels of shape \(2,\)"):
+        cross_entropy(logits, [1, 2])
+    assert gradcheck(lambda v: cross_entropy(v, 2), [Value(RNG.normal(size=4))])

@@ -525,3 +525,214 @@ def test_learning_rate_may_be_a_numpy_number():
     (w * w).sum().backward()
     SGD([w], lr=np.float32(0.25)).step()
     np.testing.assert_allclose(w.data, [0.5])
+
+
+# --------------------------------------------------------------------------- per-parameter counts
+def run_late(make_opt, steps: int, late=(1,), params=None, opt=None):
+    """Like ``run_ours``, but the parameters in ``late`` get no gradient at the first step."""
+    params = params if params is not None else make_params()
+    opt = opt if opt is not None else make_opt(params)
+    out = []
+    for k in range(steps):
+        opt.zero_grad()
+        for i, p in enumerate(params):
+            if k > 0 or i not in late:
+                p.grad = grad_fn(i, p.data)
+        opt.step()
+        out.append([p.data.copy() for p in params])
+    return out
+
+
+@pytest.mark.parametrize("case", ["adam", "adam_weight_decay", "adamw"])
+def test_adam_counts_steps_per_parameter_like_torch(case):
+    # parameter 1 first gets a gradient at step 2: torch.optim skips it at step 1 and counts
+    # its own steps from its first gradient, so its first update is a first step
+    torch = pytest.importorskip("torch")
+    ours, torch_name, kwargs = CASES[case]
+    a = run_late(ours, 6)
+
+    params = [torch.tensor(p.copy(), requires_grad=True) for p in P0]
+    opt = getattr(torch.optim, torch_name)(params, **kwargs)
+    b = []
+    for k in range(6):
+        opt.zero_grad()
+        for i, p in enumerate(params):
+            if k > 0 or i != 1:
+                p.grad = torch.tensor(grad_fn(i, p.detach().numpy()))
+        opt.step()
+        b.append([p.detach().numpy().copy() for p in params])
+    assert_trajectories_equal(a, b)
+    np.testing.assert_array_equal(a[0][1], P0[1])  # untouched at step 1
+
+
+def test_adam_first_update_of_a_late_parameter_by_hand():
+    # the issue's numbers: w = 3, dL/dw = 6 at its first gradient, lr 0.1: a first Adam step
+    # moves by lr (2.9); counted as the optimizer's second step it moved to 2.9256
+    early, late = Value(1.0), Value(3.0)
+    opt = Adam([early, late], lr=0.1)
+    early.grad = 1.0
+    opt.step()
+    early.grad, late.grad = 1.0, 6.0
+    opt.step()
+    assert late.data == pytest.approx(2.9, rel=1e-9)
+    assert opt.steps == 2 and opt.state[0]["step"] == 2 and opt.state[1]["step"] == 1
+
+    # and its second step is bias-corrected as a second step
+    lr, b1, b2, eps = 0.1, 0.9, 0.999, 1e-8
+    late.grad = 2.0
+    opt.step()
+    m = b1 * (1 - b1) * 6.0 + (1 - b1) * 2.0
+    v = b2 * (1 - b2) * 36.0 + (1 - b2) * 4.0
+    p1 = 3.0 - lr * ((1 - b1) * 6.0 / (1 - b1)) / (np.sqrt((1 - b2) * 36.0 / (1 - b2)) + eps)
+    expected = p1 - lr * (m / (1 - b1**2)) / (np.sqrt(v / (1 - b2**2)) + eps)
+    assert late.data == pytest.approx(expected, rel=1e-12)
+
+
+def test_adamw_late_parameter_by_hand():
+    lr, wd = 0.1, 0.5
+    early, late = Value(np.array([1.0])), Value(np.array([2.0]))
+    opt = AdamW([early, late], lr=lr, weight_decay=wd)
+    early.grad = np.array([1.0])
+    opt.step()
+    opt.zero_grad()
+    early.grad, late.grad = np.array([1.0]), np.array([g(2.0)])
+    opt.step()
+    g0 = g(2.0)
+    np.testing.assert_allclose(late.data, [2.0 * (1 - lr * wd) - lr * g0 / (abs(g0) + 1e-8)],
+                               rtol=1e-14)
+
+
+def test_state_dict_keeps_the_per_parameter_count_and_resumes_exactly():
+    make_opt = CASES["adam"][0]
+    params = make_params()
+    opt = make_opt(params)
+    run_late(make_opt, 3, params=params, opt=opt)
+    sd = opt.state_dict()
+    assert sd["steps"] == 3
+    assert [int(s["step"]) for s in sd["state"]] == [3, 2]
+    saved = [p.data.copy() for p in params]
+
+    def more(params, opt):
+        return run_late(None, 4, late=(), params=params, opt=opt)
+
+    straight = more(params, opt)
+    resumed_params = [Value(d.copy()) for d in saved]
+    resumed_opt = make_opt(resumed_params)
+    resumed_opt.load_state_dict(sd)
+    assert [s["step"] for s in resumed_opt.state] == [3, 2]
+    assert type(resumed_opt.state[0]["step"]) is int
+    assert_trajectories_equal(straight, more(resumed_params, resumed_opt), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("case", ["adam", "adamw"])
+def test_a_state_dict_without_per_parameter_counts_loads_with_the_global_count(case):
+    # the format saved before the per-parameter counts: {"steps": N, "state": [{"m", "v"}]}
+    make_opt = CASES[case][0]
+    params = make_params()
+    opt = make_opt(params)
+    run_late(None, 4, late=(), params=params, opt=opt)  # every parameter every step
+    sd = opt.state_dict()
+    old = {"steps": sd["steps"], "state": [{"m": s["m"], "v": s["v"]} for s in sd["state"]]}
+    saved = [p.data.copy() for p in params]
+    straight = run_late(None, 3, late=(), params=params, opt=opt)
+
+    resumed_params = [Value(d.copy()) for d in saved]
+    resumed_opt = make_opt(resumed_params)
+    resumed_opt.load_state_dict(old)
+    assert [s["step"] for s in resumed_opt.state] == [4, 4]
+    assert "step" not in old["state"][0]  # the caller's dict is left as it was
+    resumed = run_late(None, 3, late=(), params=resumed_params, opt=resumed_opt)
+    assert_trajectories_equal(straight, resumed, rtol=0, atol=0)
+
+
+def test_an_old_state_dict_leaves_a_never_updated_parameter_at_count_zero():
+    used, unused = Value(np.array([1.0])), Value(np.array([2.0]))
+    opt = Adam([used, unused], lr=0.1)
+    opt.load_state_dict({"steps": 5, "state": [{"m": np.array([0.1]), "v": np.array([0.01])}, {}]})
+    assert opt.state[0]["step"] == 5 and opt.state[1] == {}
+    unused.grad = np.array([4.0])
+    opt.step()
+    np.testing.assert_allclose(unused.data, [1.9], rtol=1e-9)  # a first step: size lr
+
+
+# --------------------------------------------------------------------------- hyperparameters
+@pytest.mark.parametrize("make,name", [
+    (lambda w: SGD([w], lr=float("inf")), "lr"),
+    (lambda w: SGD([w], lr=float("nan")), "lr"),
+    (lambda w: Adam([w], lr=-1e-3), "lr"),
+    (lambda w: AdamW([w], lr=float("-inf")), "lr"),
+    (lambda w: SGD([w], lr=0.1, momentum=1.0), "momentum"),
+    (lambda w: SGD([w], lr=0.1, momentum=1.5), "momentum"),
+    (lambda w: SGD([w], lr=0.1, momentum=-0.1), "momentum"),
+    (lambda w: SGD([w], lr=0.1, momentum=float("nan")), "momentum"),
+    (lambda w: SGD([w], lr=0.1, weight_decay=-0.1), "weight_decay"),
+    (lambda w: SGD([w], lr=0.1, weight_decay=float("nan")), "weight_decay"),
+    (lambda w: SGD([w], lr=0.1, weight_decay=float("inf")), "weight_decay"),
+    (lambda w: Adam([w], betas=(1.0, 0.999)), r"betas\[0\]"),
+    (lambda w: Adam([w], betas=(0.9, -0.1)), r"betas\[1\]"),
+    (lambda w: Adam([w], betas=(0.9, float("nan"))), r"betas\[1\]"),
+    (lambda w: Adam([w], betas=(0.9,)), "betas"),
+    (lambda w: Adam([w], eps=-1e-8), "eps"),
+    (lambda w: Adam([w], eps=float("nan")), "eps"),
+    (lambda w: Adam([w], weight_decay=-0.01), "weight_decay"),
+    (lambda w: AdamW([w], weight_decay=-0.01), "weight_decay"),
+    (lambda w: AdamW([w], weight_decay=float("inf")), "weight_decay"),
+])
+def test_hyperparameters_out_of_range_are_refused_naming_the_argument(make, name):
+    with pytest.raises(ValueError, match=name):
+        make(Value(np.array([1.0])))
+
+
+def test_hyperparameters_of_the_wrong_type_name_the_argument():
+    w = Value(np.array([1.0]))
+    with pytest.raises(TypeError, match="SGD: momentum must be a number, got str '0.9'"):
+        SGD([w], lr=0.1, momentum="0.9")
+    with pytest.raises(TypeError, match="Adam: eps must be a number, got None"):
+        Adam([w], eps=None)
+    with pytest.raises(ValueError, match="SGD: lr must be .* or a schedule .*, got bool True"):
+        SGD([w], lr=True)
+    with pytest.raises(ValueError, match="AdamW: betas must be a pair"):
+        AdamW([w], betas=0.9)
+
+
+def test_hyperparameters_at_the_edges_of_their_ranges_are_accepted():
+    w = Value(np.array([1.0]))
+    SGD([w], lr=0, momentum=0.0, weight_decay=0)
+    SGD([w], lr=np.float32(0.1), momentum=np.float64(0.99), nesterov=True)
+    Adam([w], lr=0.0, betas=(0.0, 0.0), eps=0.0, weight_decay=0.0)
+    AdamW([w], betas=[np.float32(0.5), 0.9])
+
+
+class CountingSGD(Optimizer):
+    """A student's optimizer keeping a scalar step counter in each parameter's state."""
+
+    def update(self, param, grad, state, lr):
+        state["t"] = state.get("t", 0) + 1
+        return param - lr / state["t"] * grad
+
+
+def test_custom_optimizer_scalar_state_round_trips_through_state_dict():
+    params = make_params()
+    opt = CountingSGD(params, lr=0.1)
+    for _ in range(3):
+        for i, p in enumerate(params):
+            p.grad = grad_fn(i, p.data)
+        opt.step()
+    sd = opt.state_dict()
+    saved = [p.data.copy() for p in params]
+    straight = run_late(None, 2, late=(), params=params, opt=opt)
+
+    resumed_params = [Value(d.copy()) for d in saved]
+    resumed = CountingSGD(resumed_params, lr=0.1)
+    resumed.load_state_dict(sd)  # the counter has shape (), the parameters (2, 3) and (2,)
+    assert resumed.state[0]["t"] == 3 and type(resumed.state[0]["t"]) is int
+    again = run_late(None, 2, late=(), params=resumed_params, opt=resumed)
+    assert_trajectories_equal(straight, again, rtol=0, atol=0)
+
+
+def test_load_state_dict_still_rejects_arrays_of_another_shape():
+    opt = CountingSGD(make_params(), lr=0.1)
+    sd = {"steps": 1, "state": [{"t": 1, "buf": np.zeros(3)}, {}]}
+    with pytest.raises(ValueError, match=r"state 'buf' of parameter 0 has shape \(3,\)"):
+        opt.load_state_dict(sd)
+    assert opt.state == [{}, {}] and opt.steps == 0  # refused before anything changed

@@ -3,11 +3,15 @@ callbacks, progress bar, evaluate/predict and grid_search."""
 
 from __future__ import annotations
 
+import os
 import sys
+import types
+import warnings
 
 import numpy as np
 import pytest
 
+from tinygrad_mlp import train
 from tinygrad_mlp.data import make_blobs, make_moons, make_regression_1d
 from tinygrad_mlp.functional import (
     binary_cross_entropy,
@@ -19,7 +23,14 @@ from tinygrad_mlp.functional import (
 )
 from tinygrad_mlp.nn import MLP
 from tinygrad_mlp.optim import SGD
-from tinygrad_mlp.train import History, evaluate, fit, grid_search, predict
+from tinygrad_mlp.train import (
+    History,
+    NonFiniteLossError,
+    evaluate,
+    fit,
+    grid_search,
+    predict,
+)
 
 X_MOONS, Y_MOONS = make_moons(200, noise=0.1, random_state=0)
 
@@ -288,15 +299,19 @@ def test_progress_shows_a_bar_on_a_terminal(capsys, monkeypatch):
     assert "epoch" in out + err
 
 
-def test_progress_true_is_still_off_when_not_a_terminal(capsys, monkeypatch):
+def test_progress_true_shows_a_bar_even_when_not_a_terminal(capsys, monkeypatch):
+    # an explicit request is honoured (a notebook's stderr is no terminal either); only the
+    # default decides by who is watching
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
+    monkeypatch.setenv("CI", "true")
     fit(MLP(2, [4, 1], seed=0), X_MOONS, Y_MOONS, epochs=2, progress=True)
     out, err = capsys.readouterr()
-    assert out == "" and err == ""
+    assert "epoch" in err and out == ""
 
 
 def test_progress_default_is_off_when_not_a_terminal(capsys, monkeypatch):
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
+    monkeypatch.delenv("CI", raising=False)
     fit(MLP(2, [4, 1], seed=0), X_MOONS, Y_MOONS, epochs=2)
     out, err = capsys.readouterr()
     assert out == "" and err == ""
@@ -450,3 +465,273 @@ def test_grid_search_for_several_classes_and_bad_optimizer():
     assert rows[0]["parameters"] == MLP(2, [4, 3]).num_parameters()
     with pytest.raises(ValueError, match="unknown optimizer"):
         grid_search(X, y, optimizer="rmsprop", epochs=1)
+
+
+# --------------------------------------------------------------------------- non-finite loss
+def _weights(model):
+    return {k: v.copy() for k, v in model.state_dict().items()}
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy overflows
+def test_a_loss_going_to_inf_stops_training_naming_the_epoch_and_the_learning_rate():
+    X, y = make_regression_1d(40, noise=0.0, random_state=0)
+    model = MLP(1, [8, 1], seed=0)
+    seen = []
+    opt = SGD(model.parameters(), lr=lambda k: 0.01 if k < 3 else 1e200)  # blows up at step 4
+    with pytest.raises(NonFiniteLossError) as e:
+        fit(model, X, y, loss="mse", optimizer=opt, epochs=10, batch_size=None, metrics=(),
+            progress=False, callbacks=[lambda epoch, logs: seen.append(epoch)])
+    err = e.value
+    assert isinstance(err, FloatingPointError)  # what the command line catches
+    assert "epoch 5 of 10" in str(err) and "learning rate (1e+200) is probably too high" in str(err)
+    assert (err.epoch, err.batch) == (4, 0) and not np.isfinite(err.loss)
+    assert seen == [0, 1, 2, 3] and err.history.epochs == 4
+    assert not model.training
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy overflows
+def test_parameters_going_non_finite_in_the_last_step_of_an_epoch_are_caught():
+    # one batch, an infinite step: the loss was finite, the weights after it are not
+    model = MLP(2, [4, 1], seed=0)
+    opt = SGD(model.parameters(), lr=lambda k: float("inf"))
+    with pytest.raises(NonFiniteLossError, match=r"parameters became NaN or infinite in epoch 1 "
+                                                  r"of 1.*learning rate \(inf\)"):
+        fit(model, X_MOONS, Y_MOONS, loss="hinge", optimizer=opt, epochs=1, batch_size=None,
+            progress=False)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy overflows
+@pytest.mark.parametrize("where", ["X", "y"])
+def test_nan_in_the_data_stops_training_naming_the_data(where):
+    X, y = X_MOONS.copy(), Y_MOONS.astype(float)
+    (X if where == "X" else y)[7] = np.nan
+    (X if where == "X" else y)[9] = np.inf
+    model = MLP(2, [4, 1], seed=0)
+    before = _weights(model)
+    with pytest.raises(NonFiniteLossError,
+                       match=rf"epoch 1 of 3 \(batch 1\).*NaN or inf \(2 of 200 samples of {where}\)"):
+        fit(model, X, y, loss="mse", epochs=3, batch_size=None, metrics=(), progress=False)
+    for k, v in model.state_dict().items():  # refused before the step: the weights are intact
+        np.testing.assert_array_equal(v, before[k])
+
+
+def test_non_finite_loss_error_is_exported():
+    assert "NonFiniteLossError" in train.__all__
+    assert issubclass(NonFiniteLossError, FloatingPointError)
+
+
+# --------------------------------------------------------------------------- bad sizes
+def test_fit_on_no_samples_is_an_error():
+    with pytest.raises(ValueError, match="no training samples"):
+        fit(MLP(2, [4, 1], seed=0), np.zeros((0, 2)), np.zeros(0), progress=False)
+    with pytest.raises(ValueError, match="no training samples"):
+        fit(MLP(2, [4, 1], seed=0), [], [], progress=False)
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, -32])
+def test_fit_batch_size_below_one_is_an_error(batch_size):
+    with pytest.raises(ValueError, match=rf"fit: batch_size must be an int of at least 1 or None "
+                                         rf"\(the whole set in one batch\), got int {batch_size}"):
+        fit(MLP(2, [4, 1], seed=0), X_MOONS, Y_MOONS, batch_size=batch_size, progress=False)
+
+
+@pytest.mark.parametrize("batch_size", [2.5, "32", True])
+def test_fit_batch_size_of_the_wrong_type_is_an_error(batch_size):
+    with pytest.raises(TypeError, match="fit: batch_size must be an int of at least 1 or None"):
+        fit(MLP(2, [4, 1], seed=0), X_MOONS, Y_MOONS, batch_size=batch_size, progress=False)
+
+
+def test_fit_batch_size_may_be_a_numpy_integer_or_larger_than_the_data():
+    sizes = []
+
+    def loss(out, target):
+        sizes.append(len(target))
+        return mse_loss(out, target)
+
+    fit(MLP(2, [4, 1], seed=0), X_MOONS, Y_MOONS, loss=loss, batch_size=np.int64(150),
+        epochs=1, metrics=(), progress=False)
+    fit(MLP(2, [4, 1], seed=0), X_MOONS, Y_MOONS, loss=loss, batch_size=1000, epochs=1,
+        metrics=(), progress=False)
+    assert sizes == [150, 50, 200]
+
+
+@pytest.mark.parametrize("batch_size", [0, -1])
+def test_predict_batch_size_below_one_is_an_error(batch_size):
+    with pytest.raises(ValueError, match=rf"predict: batch_size must be an int of at least 1, "
+                                         rf"got int {batch_size}"):
+        predict(MLP(2, [4, 1], seed=0), X_MOONS, batch_size=batch_size)
+
+
+@pytest.mark.parametrize("epochs", [2.5, "3", True, None])
+def test_fit_epochs_must_be_a_whole_number(epochs):
+    with pytest.raises(TypeError, match="fit: epochs must be an int, got"):
+        fit(MLP(2, [4, 1], seed=0), X_MOONS, Y_MOONS, epochs=epochs, progress=False)
+
+
+def test_fit_epochs_may_be_a_numpy_integer():
+    h = fit(MLP(2, [4, 1], seed=0), X_MOONS, Y_MOONS, epochs=np.int64(2), progress=False)
+    assert h.epochs == 2
+
+
+# --------------------------------------------------------------------------- who watches the bar
+@pytest.fixture
+def no_ci(monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+
+
+@pytest.fixture
+def jupyter(monkeypatch):
+    """Make the process look like a Jupyter kernel (IPython's ZMQ shell), stderr no terminal."""
+
+    def start(shell_name: str = "ZMQInteractiveShell"):
+        zmq_shell = type("ZMQInteractiveShell", (), {"config": {"IPKernelApp": {}}})
+        shell = zmq_shell if shell_name == "ZMQInteractiveShell" else type(shell_name, (zmq_shell,), {})
+        ipython = types.ModuleType("IPython")
+        ipython.get_ipython = lambda: shell()
+        monkeypatch.setitem(sys.modules, "IPython", ipython)
+        monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+        monkeypatch.setitem(sys.modules, "ipykernel.zmqshell", types.ModuleType("ipykernel.zmqshell"))
+        for key in list(os.environ):
+            if key == "QT_API" or key.startswith("SPYDER"):
+                monkeypatch.delenv(key)
+        monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
+
+    return start
+
+
+@pytest.fixture
+def without_ipywidgets(monkeypatch):
+    """ipywidgets unimportable, and tqdm.notebook imported afresh (it reads it on import)."""
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)
+    for name in list(sys.modules):
+        if name == "tqdm.notebook" or name == "tqdm.autonotebook" or name == "tqdm.auto":
+            monkeypatch.delitem(sys.modules, name)
+
+
+class FakeNotebookBar:
+    """Stands in for tqdm.notebook.tqdm (which needs ipywidgets and a front end)."""
+
+    made: list[FakeNotebookBar] = []
+
+    def __init__(self, total=None, **kwargs):
+        self.total, self.n, self.closed = total, 0, False
+        FakeNotebookBar.made.append(self)
+
+    def set_postfix(self, *args, **kwargs):
+        pass
+
+    def update(self, n=1):
+        self.n += n
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.fixture
+def with_ipywidgets(monkeypatch):
+    notebook = types.ModuleType("tqdm.notebook")
+    notebook.IProgress = object  # what tqdm.notebook holds when ipywidgets imported
+    notebook.tqdm = FakeNotebookBar
+    monkeypatch.setitem(sys.modules, "tqdm.notebook", notebook)
+    FakeNotebookBar.made = []
+
+
+def test_progress_default_is_off_in_ci_even_on_a_terminal(capsys, monkeypatch):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    monkeypatch.setenv("CI", "true")
+    fit(MLP(2, [4, 1], seed=0), X_MOONS, Y_MOONS, epochs=2)
+    out, err = capsys.readouterr()
+    assert out == "" and err == ""
+
+
+def test_progress_default_shows_a_bar_on_a_terminal_outside_ci(capsys, monkeypatch, no_ci):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    fit(MLP(2, [4, 1], seed=0), X_MOONS, Y_MOONS, epochs=2)
+    out, err = capsys.readouterr()
+    assert "epoch" in err
+
+
+@pytest.mark.parametrize("progress", [None, True])
+def test_a_notebook_without_ipywidgets_gets_the_text_bar_and_no_warning(
+        progress, capsys, jupyter, without_ipywidgets, no_ci):
+    jupyter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # tqdm's "IProgress not found" would fail here
+        fit(MLP(2, [4, 1], seed=0), X_MOONS, Y_MOONS, epochs=2, progress=progress)
+    out, err = capsys.readouterr()
+    assert "2/2" in err or "1/2" in err
+
+
+@pytest.mark.parametrize("progress", [None, True])
+def test_a_notebook_with_ipywidgets_gets_the_notebook_bar(
+        progress, capsys, jupyter, with_ipywidgets, no_ci):
+    jupyter()
+    fit(MLP(2, [4, 1], seed=0), X_MOONS, Y_MOONS, epochs=3, progress=progress)
+    [bar] = FakeNotebookBar.made
+    assert (bar.total, bar.n, bar.closed) == (3, 3, True)
+    assert capsys.readouterr() == ("", "")  # the widget draws, nothing goes to stderr
+
+
+def test_a_notebook_in_ci_shows_no_bar_by_default(capsys, jupyter, with_ipywidgets, monkeypatch):
+    jupyter()
+    monkeypatch.setenv("CI", "1")
+    fit(MLP(2, [4, 1], seed=0), X_MOONS, Y_MOONS, epochs=2)
+    fit(MLP(2, [4, 1], seed=0), X_MOONS, Y_MOONS, epochs=2, progress=False)
+    assert FakeNotebookBar.made == [] and capsys.readouterr() == ("", "")
+
+
+def test_a_qt_console_kernel_gets_the_text_bar(capsys, jupyter, with_ipywidgets, no_ci):
+    jupyter("QtZMQInteractiveShell")  # widgets do not draw in a Qt console
+    fit(MLP(2, [4, 1], seed=0), X_MOONS, Y_MOONS, epochs=2)
+    assert FakeNotebookBar.made == [] and "epoch" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("progress,ci,tty,kernel,widgets,expected", [
+    (False, False, True, "notebook", True, None),
+    (None, False, True, None, False, "text"),        # a terminal
+    (None, True, True, None, False, None),           # a CI log, even on a pseudo-terminal
+    (None, False, False, None, False, None),         # a file or a pipe
+    (None, False, False, "notebook", True, "notebook"),
+    (None, False, False, "notebook", False, "text"),  # no ipywidgets: text, no warning
+    (None, False, False, "console", True, "text"),
+    (None, True, False, "notebook", True, None),     # a notebook run by CI (docs build)
+    (True, True, False, None, False, "text"),        # asked for: shown
+    (True, False, False, "notebook", True, "notebook"),
+    (True, False, False, "notebook", False, "text"),
+])
+def test_progress_kind_decides_by_who_is_watching(monkeypatch, progress, ci, tty, kernel,
+                                                  widgets, expected):
+    monkeypatch.setenv("CI", "true") if ci else monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setattr(train, "_stderr_is_a_terminal", lambda: tty)
+    monkeypatch.setattr(train, "_jupyter_kernel", lambda: kernel)
+    monkeypatch.setattr(train, "_has_widgets", lambda: widgets)
+    assert train._progress_kind(progress) == expected
+
+
+@pytest.mark.parametrize("value,set_", [("true", True), ("1", True), ("yes", True),
+                                        ("false", False), ("0", False), ("", False)])
+def test_ci_variable_values(monkeypatch, value, set_):
+    monkeypatch.setenv("CI", value)
+    assert train._in_ci() is set_
+
+
+def test_jupyter_kernel_detection(jupyter, monkeypatch):
+    assert train._jupyter_kernel() is None  # pytest runs in no kernel
+    jupyter()
+    assert train._jupyter_kernel() == "notebook"
+    jupyter("Shell")  # e.g. Colab's shell, a ZMQInteractiveShell subclass
+    assert train._jupyter_kernel() == "notebook"
+    jupyter("SpyderShell")
+    assert train._jupyter_kernel() == "console"
+    jupyter()
+    monkeypatch.setenv("QT_API", "pyqt5")
+    assert train._jupyter_kernel() == "console"
+    sys.modules["IPython"].get_ipython = lambda: type("TerminalInteractiveShell", (), {})()
+    assert train._jupyter_kernel() is None
+    sys.modules["IPython"].get_ipython = lambda: None
+    assert train._jupyter_kernel() is None
+
+
+def test_stderr_without_isatty_is_no_terminal(monkeypatch):
+    monkeypatch.setattr(sys, "stderr", None)
+    assert train._stderr_is_a_terminal() is False

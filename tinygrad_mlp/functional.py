@@ -135,11 +135,21 @@ def binary_cross_entropy(prob: Any, target: Any, reduction: str = "mean") -> Val
     """Binary cross-entropy of probabilities (e.g. after a sigmoid) against 0/1 targets.
 
     Logs are clamped at -100, as in PyTorch, so a probability of exactly 0 or 1 stays finite.
+    A probability outside [0, 1] is a ``ValueError`` (raw scores belong in
+    :func:`binary_cross_entropy_with_logits`); a NaN one gives a NaN loss, which ``fit``
+    reports as a diverged training.
 
     >>> round(binary_cross_entropy(Value(np.array([0.5])), [1.0]).data, 4)
     0.6931
     """
     prob, t = _match(_as_value(prob), target, "binary_cross_entropy")
+    p = np.asarray(prob.data)
+    if (p < 0).any() or (p > 1).any():  # NaN compares False: it passes, as a NaN loss
+        raise ValueError(
+            f"binary_cross_entropy: predictions must be probabilities in [0, 1], got values in "
+            f"[{np.nanmin(p)}, {np.nanmax(p)}]; for raw scores use binary_cross_entropy_with_logits "
+            "(loss='bce_with_logits') or end the model in a sigmoid"
+        )
     _binary_targets(t, "binary_cross_entropy")
     return _reduce(ops.BCE.apply(prob, t), reduction, "binary_cross_entropy")
 
@@ -158,13 +168,26 @@ def binary_cross_entropy_with_logits(logits: Any, target: Any, reduction: str = 
 def cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> Value:
     """Softmax cross-entropy of ``logits`` of shape ``(N, C)`` against integer labels ``(N,)``.
 
+    One unbatched sample, logits of shape ``(C,)`` and one integer label, works as in
+    PyTorch (the scalar call style of a model with ``C`` outputs gives such logits).
+
     >>> round(cross_entropy(Value(np.zeros((2, 4))), [0, 3]).data, 4)
+    1.3863
+    >>> round(cross_entropy(Value(np.zeros(4)), 3).data, 4)
     1.3863
     """
     logits = _as_value(logits)
-    if logits.ndim != 2:
-        raise ValueError(f"cross_entropy: logits must have shape (N, C), got {logits.shape}")
     y = np.asarray(labels.data if isinstance(labels, Value) else labels)
+    if logits.ndim == 1 and y.ndim == 0:  # one sample: a batch of one, as PyTorch
+        logits, y = logits.reshape(1, -1), y.reshape(1)
+    elif logits.ndim != 2:
+        got = f"logits of shape {logits.shape}"
+        if logits.ndim == 1:
+            got += f" and labels of shape {y.shape}"
+        raise ValueError(
+            "cross_entropy: logits must have shape (N, C), or (C,) for one sample with one "
+            f"integer label; got {got}"
+        )
     if y.dtype.kind == "f" and np.all(y == np.round(y)):
         y = y.astype(np.int64)
     if y.dtype.kind not in "iu":
@@ -213,10 +236,13 @@ def accuracy(pred: Any, target: Any, threshold: float | None = None) -> float:
     With one output per sample, scores are thresholded at 0, or at ``threshold`` (pass 0.5
     for probabilities from a model ending in a sigmoid); labels must be ±1 or 0/1 (anything
     else is a ``ValueError``).  With several outputs per sample, the predicted class is the
-    argmax.
+    argmax.  A NaN prediction (a NaN in any output of a sample) is wrong whatever its label:
+    a model whose weights went NaN scores 0.
 
     >>> accuracy(np.array([[2.0], [-1.0], [0.5]]), [1, -1, -1])
     0.6666666666666666
+    >>> accuracy(np.array([[np.nan], [np.nan]]), [-1, -1])
+    0.0
     """
     p = _as_value(pred).data
     p = np.asarray(p)
@@ -224,7 +250,10 @@ def accuracy(pred: Any, target: Any, threshold: float | None = None) -> float:
     if p.ndim == 2 and p.shape[1] > 1:
         if t.shape != (p.shape[0],):
             raise ValueError(f"accuracy: labels must have shape ({p.shape[0]},), got {t.shape}")
-        return float(np.mean(p.argmax(axis=1) == t))
+        correct = p.argmax(axis=1) == t
+        if p.dtype.kind in "fc":  # argmax of a NaN row is the NaN's column: not a prediction
+            correct &= ~np.isnan(p).any(axis=1)
+        return float(np.mean(correct))
     p = p.reshape(-1)
     if t.reshape(-1).shape != p.shape:
         raise ValueError(f"accuracy: {p.shape[0]} predictions but targets of shape {t.shape}")
@@ -236,7 +265,10 @@ def accuracy(pred: Any, target: Any, threshold: float | None = None) -> float:
             f"got {np.unique(t)[:10].tolist()}; for more classes give one output per class"
         )
     cut = 0.0 if threshold is None else threshold
-    return float(np.mean((p > cut) == (t > 0)))  # labels ±1 or 0/1 alike
+    correct = (p > cut) == (t > 0)  # labels ±1 or 0/1 alike
+    if p.dtype.kind in "fc":  # NaN > cut is False, which would read as the negative class
+        correct &= ~np.isnan(p)
+    return float(np.mean(correct))
 
 
 LOSSES: dict[str, Loss] = {

@@ -11,6 +11,8 @@ method.  The update rules follow PyTorch's ``torch.optim`` step by step.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -29,7 +31,9 @@ class Optimizer:
     ``lr`` is a number, or a schedule: a callable of the step number (0, 1, 2, ...) returning
     the learning rate itself, as in micrograd's demo ``lambda k: 1.0 - 0.9 * k / 100``.
     Each parameter must appear once in ``params`` (a ``ValueError`` says which positions
-    repeat): a parameter listed twice would be updated twice per step.
+    repeat): a parameter listed twice would be updated twice per step.  A number ``lr`` must
+    be finite and at least 0; the hyperparameters of the subclasses are checked here too,
+    once, so that ``step()`` does no checking.
 
     >>> class PlainSGD(Optimizer):
     ...     def update(self, param, grad, state, lr):
@@ -54,8 +58,9 @@ class Optimizer:
                     "(it would be updated twice per step); pass each parameter once, e.g. "
                     "model.parameters(), which lists a tied parameter once"
                 )
-        if not callable(lr) and not (isinstance(lr, (int, float, np.integer, np.floating)) and lr >= 0):
-            raise ValueError(f"lr must be a non-negative number or a schedule, got {lr!r}")
+        if not callable(lr) and not (_is_number(lr) and math.isfinite(lr) and lr >= 0):
+            raise ValueError(f"{type(self).__name__}: lr must be a finite number of at least 0 "
+                             f"or a schedule (a callable of the step), got {_describe(lr)}")
         self.lr = lr
         self.steps = 0
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
@@ -96,14 +101,34 @@ class Optimizer:
         clear_grads(self.params)
 
     def state_dict(self) -> dict[str, Any]:
-        """Step count and per-parameter state (copied), to resume training later."""
+        """Step count and per-parameter state (copied), to resume training later.
+
+        ``"steps"`` counts the optimizer's steps (what a schedule reads); ``"state"`` holds one
+        dict per parameter, of arrays of the parameter's shape and scalars (e.g. Adam's
+        per-parameter ``"step"``).
+
+        >>> w = Value(np.array([1.0])); w.grad = np.array([2.0])
+        >>> opt = Adam([w], lr=0.1); opt.step()
+        >>> sd = opt.state_dict(); sd["steps"], sorted(sd["state"][0]), int(sd["state"][0]["step"])
+        (1, ['m', 'step', 'v'], 1)
+        """
         return {
             "steps": self.steps,
             "state": [{k: np.array(v, copy=True) for k, v in s.items()} for s in self.state],
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore what :meth:`state_dict` returned (for the same parameter list)."""
+        """Restore what :meth:`state_dict` returned (for the same parameter list).
+
+        Each state entry is an array of its parameter's shape or a scalar (a step counter,
+        say); anything else is refused before any state changes.
+
+        >>> w = Value(np.array([1.0])); w.grad = np.array([2.0])
+        >>> opt = Adam([w], lr=0.1); opt.step()
+        >>> again = Adam([Value(np.array([0.9]))], lr=0.1); again.load_state_dict(opt.state_dict())
+        >>> again.steps, again.state[0]["step"]
+        (1, 1)
+        """
         states = state_dict["state"]
         if len(states) != len(self.params):
             raise ValueError(
@@ -111,8 +136,9 @@ class Optimizer:
             )
         for i, (p, s) in enumerate(zip(self.params, states)):
             for k, v in s.items():
-                if np.shape(v) != p.shape:
-                    raise ValueError(f"state {k!r} of parameter {i} has shape {np.shape(v)}, "
+                shape = np.shape(v)
+                if shape != p.shape and shape != ():  # scalars (counters) fit any parameter
+                    raise ValueError(f"state {k!r} of parameter {i} has shape {shape}, "
                                      f"the parameter {p.shape}")
         self.steps = int(state_dict["steps"])
         self.state = [{k: _like(v) for k, v in s.items()} for s in states]
@@ -122,8 +148,29 @@ class Optimizer:
 
 
 def _like(v: Any) -> Any:
+    """A state entry as the optimizer keeps it: a copied array, or a Python scalar (0 stays int)."""
     arr = np.array(v, copy=True)
-    return float(arr) if arr.ndim == 0 else arr
+    return arr.item() if arr.ndim == 0 else arr
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_))
+
+
+def _describe(value: Any) -> str:
+    return "None" if value is None else f"{type(value).__name__} {value!r}"
+
+
+def _check(who: Optimizer, name: str, value: Any, high: float | None = None) -> None:
+    """``value`` is a finite real number in ``[0, high)`` (``[0, inf)`` without ``high``)."""
+    where = f"{type(who).__name__}: {name} must be"
+    if not _is_number(value):
+        raise TypeError(f"{where} a number, got {_describe(value)}")
+    if high is None:
+        if not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"{where} a finite number of at least 0, got {_describe(value)}")
+    elif not 0 <= value < high:
+        raise ValueError(f"{where} a number in [0, {high:g}), got {_describe(value)}")
 
 
 class SGD(Optimizer):
@@ -139,8 +186,8 @@ class SGD(Optimizer):
         nesterov: bool = False, weight_decay: float = 0.0,
     ) -> None:
         super().__init__(params, lr)
-        if momentum < 0 or weight_decay < 0:
-            raise ValueError("momentum and weight_decay must be at least 0")
+        _check(self, "momentum", momentum, high=1.0)
+        _check(self, "weight_decay", weight_decay)
         if nesterov and momentum == 0:
             raise ValueError("Nesterov momentum needs momentum > 0")
         self.momentum, self.nesterov, self.weight_decay = momentum, nesterov, weight_decay
@@ -165,6 +212,10 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """Adam: adaptive moment estimation (``weight_decay`` adds ``wd * param`` to the gradient).
 
+    Each parameter counts its own steps (``state["step"]``), as in ``torch.optim.Adam``: a
+    parameter that first gets a gradient at the optimizer's tenth step takes a first step,
+    bias-corrected as one.
+
     >>> w = Value(np.array([1.0])); (w * w).sum().backward()
     >>> Adam([w], lr=0.1).step(); w.data
     array([0.9])
@@ -177,9 +228,16 @@ class Adam(Optimizer):
         betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0,
     ) -> None:
         super().__init__(params, lr)
-        if not all(0 <= b < 1 for b in betas):
-            raise ValueError(f"betas must lie in [0, 1), got {betas}")
-        self.betas, self.eps, self.weight_decay = betas, eps, weight_decay
+        try:
+            b1, b2 = betas
+        except (TypeError, ValueError):
+            raise ValueError(f"{type(self).__name__}: betas must be a pair of numbers in [0, 1), "
+                             f"got {_describe(betas)}") from None
+        _check(self, "betas[0]", b1, high=1.0)
+        _check(self, "betas[1]", b2, high=1.0)
+        _check(self, "eps", eps)
+        _check(self, "weight_decay", weight_decay)
+        self.betas, self.eps, self.weight_decay = (b1, b2), eps, weight_decay
 
     def update(self, param: Any, grad: Any, state: dict[str, Any], lr: float) -> Any:
         b1, b2 = self.betas
@@ -188,12 +246,29 @@ class Adam(Optimizer):
                 param = param * (1 - lr * self.weight_decay)
             else:
                 grad = grad + self.weight_decay * param
-        t = self.steps + 1
+        t = state["step"] = state.get("step", 0) + 1  # this parameter's own count
         m = state["m"] = b1 * state.get("m", 0.0) + (1 - b1) * grad
         v = state["v"] = b2 * state.get("v", 0.0) + (1 - b2) * grad * grad
         m_hat = m / (1 - b1**t)
         v_hat = v / (1 - b2**t)
         return param - lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore a state; one saved before per-parameter counts gives each parameter
+        that has moments the optimizer's count ``"steps"`` (what that version used).
+
+        >>> w = Value(np.array([1.0]))
+        >>> opt = Adam([w]); opt.load_state_dict({"steps": 3, "state": [{"m": 0.1, "v": 0.2}]})
+        >>> opt.state[0]["step"]
+        3
+        """
+        states = state_dict.get("state", ())
+        if any(s and "step" not in s for s in states):
+            steps = int(state_dict["steps"])
+            state_dict = {**state_dict, "state": [
+                {**s, "step": steps} if s and "step" not in s else s for s in states
+            ]}
+        super().load_state_dict(state_dict)
 
 
 class AdamW(Adam):

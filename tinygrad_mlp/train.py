@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import sys
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +31,10 @@ from tinygrad_mlp.functional import (
 from tinygrad_mlp.nn import MLP, Module
 from tinygrad_mlp.optim import SGD, Adam, Optimizer
 
-__all__ = ["History", "fit", "evaluate", "predict", "grid_search", "format_table", "METRICS"]
+__all__ = [
+    "History", "NonFiniteLossError", "fit", "evaluate", "predict", "grid_search", "format_table",
+    "METRICS",
+]
 
 METRICS: dict[str, Callable[..., float]] = {"accuracy": accuracy}
 
@@ -127,6 +132,72 @@ class History:
         return ax
 
 
+class NonFiniteLossError(FloatingPointError):
+    """Training stopped: the loss became NaN or infinite.
+
+    ``epoch`` (counted from 0, as :attr:`History.stopped_epoch`), ``batch`` (from 0, or
+    ``None`` when the parameters turned non-finite at the epoch's end) and ``loss`` say
+    where; ``history`` holds the epochs completed before.  The message names the likely
+    cause: NaN or inf in the data, or else a learning rate too high.
+
+    >>> model = MLP(1, [1], seed=0)
+    >>> try:
+    ...     fit(model, [[1.0], [float("nan")]], [1.0, 2.0], epochs=3, progress=False)
+    ... except NonFiniteLossError as e:
+    ...     print(e.epoch, e.loss)
+    0 nan
+    """
+
+    def __init__(self, message: str, *, epoch: int, batch: int | None, loss: float,
+                 history: History) -> None:
+        super().__init__(message)
+        self.epoch, self.batch, self.loss, self.history = epoch, batch, loss, history
+
+
+def _non_finite_rows(a: np.ndarray) -> int:
+    """How many rows (samples) of ``a`` hold a NaN or an infinity (0 for non-float data)."""
+    if a.dtype.kind not in "fc" or a.size == 0:
+        return 0
+    bad = ~np.isfinite(a)
+    return int(bad.reshape(len(a), -1).any(axis=1).sum()) if a.ndim else int(bad)
+
+
+def _diverged(opt: Optimizer, X: np.ndarray, y: np.ndarray, *, epoch: int, epochs: int,
+              batch: int | None, loss: float, history: History) -> NonFiniteLossError:
+    """The error for a loss (or parameters) gone non-finite, naming the likely cause."""
+    where = f"in epoch {epoch + 1} of {epochs}"
+    if batch is None:
+        what = f"the parameters became NaN or infinite {where}"
+    else:
+        what = f"the training loss became {loss} {where} (batch {batch + 1})"
+    bad_x, bad_y = _non_finite_rows(X), _non_finite_rows(y)
+    if bad_x or bad_y:
+        parts = [f"{n} of {len(a)} samples of {name}" for n, a, name in
+                 ((bad_x, X, "X"), (bad_y, y, "y")) if n]
+        cause = (f"the data hold NaN or inf ({' and '.join(parts)}): clean or drop those "
+                 "samples")
+    else:
+        try:
+            lr = f" ({opt.current_lr():g})"
+        except Exception:  # a schedule that fails to report is no reason to hide the error
+            lr = ""
+        cause = (f"the data are finite, so the learning rate{lr} is probably too high: try a "
+                 "smaller one (or standardize the inputs)")
+    return NonFiniteLossError(f"training stopped: {what}; {cause}", epoch=epoch, batch=batch,
+                              loss=loss, history=history)
+
+
+def _check_batch_size(batch_size: Any, name: str, allow_none: bool) -> None:
+    if batch_size is None and allow_none:
+        return
+    what = "an int of at least 1" + (" or None (the whole set in one batch)" if allow_none else "")
+    got = "None" if batch_size is None else f"{type(batch_size).__name__} {batch_size!r}"
+    if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, (int, np.integer)):
+        raise TypeError(f"{name}: batch_size must be {what}, got {got}")
+    if batch_size < 1:
+        raise ValueError(f"{name}: batch_size must be {what}, got {got}")
+
+
 def _threshold(model: Module) -> float | None:
     layers = getattr(model, "layers", None)
     if layers and getattr(layers[-1], "activation_name", None) == "sigmoid":
@@ -137,10 +208,13 @@ def _threshold(model: Module) -> float | None:
 def predict(model: Module, X: Any, batch_size: int = 1024) -> np.ndarray:
     """The model's outputs for ``X`` as an array, computed without recording a graph.
 
+    ``batch_size`` (at least 1) bounds how many samples go through the model at once.
+
     >>> model = MLP(2, [3, 1], seed=0)
     >>> predict(model, np.zeros((5, 2))).shape
     (5, 1)
     """
+    _check_batch_size(batch_size, "predict", allow_none=False)
     X = np.asarray(X)
     with no_grad():
         outs = [model(X[i:i + batch_size]).data for i in range(0, len(X), batch_size)]
@@ -177,12 +251,74 @@ def _metric(name: str) -> Callable[..., float]:
     return METRICS[name]
 
 
-def _progress(total: int, enabled: bool | None) -> Any:
-    # the bar is for people watching a terminal: never in logs, files or pipes
-    if enabled is False or not sys.stderr.isatty():
-        return None
-    from tqdm.auto import tqdm
+def _in_ci() -> bool:
+    """``CI`` is set (GitHub Actions, GitLab, Travis, ... all set it), and not to a "no"."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no", "off")
 
+
+def _stderr_is_a_terminal() -> bool:
+    try:
+        return bool(sys.stderr.isatty())
+    except (AttributeError, ValueError):  # no stderr (pythonw), or a closed one
+        return False
+
+
+def _jupyter_kernel() -> str | None:
+    """``"notebook"`` inside a Jupyter kernel whose front end draws widgets (JupyterLab,
+    Notebook, VS Code, Colab), ``"console"`` inside a Qt console or Spyder kernel, else None.
+
+    Only looks at what is already imported: outside a kernel nothing is imported.
+    """
+    if "ipykernel" not in sys.modules or "IPython" not in sys.modules:
+        return None
+    try:
+        shell = sys.modules["IPython"].get_ipython()
+    except Exception:
+        return None
+    if shell is None or not any(c.__name__ == "ZMQInteractiveShell" for c in type(shell).__mro__):
+        return None  # the terminal IPython (stderr is then a terminal) or no shell at all
+    name = type(shell).__name__.lower()
+    if "qt" in name or "spyder" in name or any(k == "QT_API" or k.startswith("SPYDER")
+                                               for k in os.environ):
+        return "console"  # text only, as tqdm.autonotebook decides
+    return "notebook"
+
+
+def _has_widgets() -> bool:
+    """Whether tqdm's notebook bar can draw (ipywidgets installed): asked once it matters."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            from tqdm.notebook import IProgress
+        except Exception:
+            return False
+    return IProgress is not None
+
+
+def _progress_kind(progress: bool | None) -> str | None:
+    """Which bar ``fit`` shows: ``"notebook"`` (tqdm's widget), ``"text"`` or None (none).
+
+    ``progress=False``: none.  ``progress=True``: always one, the widget in a notebook with
+    ipywidgets, else text.  ``progress=None`` (the default): one only when a person is
+    watching — a terminal or a Jupyter kernel — and never when ``CI`` is set or stderr is a
+    file or a pipe outside a notebook (a log).
+    """
+    if progress is False:
+        return None
+    kernel = _jupyter_kernel()
+    if progress is None and (_in_ci() or not (kernel or _stderr_is_a_terminal())):
+        return None
+    return "notebook" if kernel == "notebook" and _has_widgets() else "text"
+
+
+def _progress(total: int, progress: bool | None) -> Any:
+    kind = _progress_kind(progress)
+    if kind is None:
+        return None
+    if kind == "notebook":
+        from tqdm.notebook import tqdm
+    else:  # never tqdm.auto: in a notebook without ipywidgets it warns, and it decides once
+        from tqdm.std import tqdm
     return tqdm(total=total, unit="epoch", leave=False)
 
 
@@ -213,8 +349,15 @@ def fit(
     ``l2 * sum(p**2)`` to the loss.  ``metrics=None`` logs ``accuracy`` for the classification
     losses (hinge, bce, bce_with_logits, cross_entropy) and nothing more for any other loss.
     Every callback is called each epoch as ``callback(epoch, logs)``; training stops after
-    the epoch if any returned ``False``.  The progress bar shows when output is a terminal,
-    unless ``progress=False``.
+    the epoch if any returned ``False``.
+
+    ``progress=None`` shows a progress bar when a person is watching — a terminal, or a
+    Jupyter notebook (tqdm's widget, or its text bar without ``ipywidgets``) — and never in
+    logs (``CI`` set, or stderr a file or a pipe); ``True`` always shows it, ``False`` never.
+
+    A loss that becomes NaN or infinite (or parameters that do) stops training with a
+    :class:`NonFiniteLossError` (a ``FloatingPointError``) naming the epoch and the likely
+    cause: NaN/inf in the data, else a learning rate too high.
 
     >>> from tinygrad_mlp.data import make_moons
     >>> X, y = make_moons(200, noise=0.1, random_state=0)
@@ -223,17 +366,29 @@ def fit(
     >>> h["accuracy"][-1] > 0.95
     True
     """
+    got = "None" if epochs is None else f"{type(epochs).__name__} {epochs!r}"
+    if isinstance(epochs, (bool, np.bool_)) or not isinstance(epochs, (int, np.integer)):
+        raise TypeError(f"fit: epochs must be an int, got {got}")
     if epochs < 0:
-        raise ValueError(f"epochs must be at least 0, got {epochs}")
+        raise ValueError(f"fit: epochs must be an int of at least 0, got {got}")
+    _check_batch_size(batch_size, "fit", allow_none=True)
     X = np.asarray(X)
     y = np.asarray(y)
+    if X.ndim == 0 or y.ndim == 0:
+        raise ValueError(f"fit: X and y must hold one entry per sample, got shapes {X.shape} "
+                         f"and {y.shape}")
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
+    if len(X) == 0:
+        raise ValueError("fit: no training samples (X and y are empty)")
     if validation_data is not None and validation_split is not None:
         raise ValueError("give validation_data or validation_split, not both")
     if validation_split is not None:
         X, X_val, y, y_val = train_test_split(X, y, test_size=validation_split, random_state=seed)
         validation_data = (X_val, y_val)
+        if len(X) == 0:
+            raise ValueError(f"fit: validation_split={validation_split} leaves no training "
+                             "samples")
     if early_stopping is not None and validation_data is None:
         raise ValueError("early_stopping needs validation_data or validation_split")
     loss_fn = get_loss(loss)
@@ -252,17 +407,26 @@ def fit(
     try:
         for epoch in range(epochs):
             total, count = 0.0, 0
-            for xb, yb in batches(X, y, batch_size=batch_size or len(X), random_state=rng):
+            size = len(X) if batch_size is None else batch_size
+            for i, (xb, yb) in enumerate(batches(X, y, batch_size=size, random_state=rng)):
                 out = model(xb)
                 batch_loss = loss_fn(out, yb)
                 if l2:
                     batch_loss = batch_loss + l2_penalty(params, l2)
+                value = float(batch_loss.data)
+                if not math.isfinite(value):  # before the step: the weights stay as they were
+                    raise _diverged(opt, X, y, epoch=epoch, epochs=epochs, batch=i, loss=value,
+                                    history=history)
                 opt.zero_grad()
                 batch_loss.backward()
                 opt.step()
-                total += float(batch_loss.data) * len(xb)
+                total += value * len(xb)
                 count += len(xb)
-            logs = {"loss": total / max(count, 1)}
+            # a finite loss can still take a step to inf (lr=inf, one batch): check once an epoch
+            if not all(np.isfinite(p.data).all() for p in params):
+                raise _diverged(opt, X, y, epoch=epoch, epochs=epochs, batch=None,
+                                loss=total / count, history=history)
+            logs = {"loss": total / count}
             model.eval()
             if metric_fns:
                 train_out = predict(model, X)
