@@ -169,14 +169,20 @@ def test_blobs_take_per_centre_counts():
         make_blobs((4, 6, 1), centers=centres)
     with pytest.raises(ValueError, match="n_samples"):
         make_blobs((4, -1))
-    with pytest.raises(ValueError, match="n_samples"):
+    with pytest.raises(TypeError, match=r"n_samples\[0\] must be an int, got float 4.5"):
         make_blobs((4.5, 2))
 
 
 @pytest.mark.parametrize("make", [make_moons, make_circles])
-@pytest.mark.parametrize("n_samples", [(1, 2, 3), (5,), (), (2, -1), (2.5, 3), "ab"])
-def test_moons_and_circles_reject_bad_per_class_counts(make, n_samples):
-    with pytest.raises(ValueError, match="n_samples"):
+@pytest.mark.parametrize(
+    "n_samples,error",
+    [((1, 2, 3), ValueError), ((5,), ValueError), ((), ValueError), ((2, -1), ValueError),
+     ((0, 0), ValueError), ((2.5, 3), TypeError), ("ab", TypeError)],
+)
+def test_moons_and_circles_reject_bad_per_class_counts(make, n_samples, error):
+    # a value of the wrong type is a TypeError, a wrong count a ValueError (both were
+    # ValueErrors before: issue 10 asks for one rule everywhere)
+    with pytest.raises(error, match=f"{make.__name__}: n_samples"):
         make(n_samples)
 
 
@@ -213,7 +219,7 @@ def test_datasets_registry():
         (lambda: make_moons(100, noise=-0.1), ValueError, "noise"),
         (lambda: make_circles(100, noise=-1), ValueError, "noise"),
         (lambda: make_moons(1), ValueError, "n_samples"),
-        (lambda: make_moons(10.5), ValueError, "n_samples"),
+        (lambda: make_moons(10.5), TypeError, "n_samples"),
         (lambda: make_circles(10, factor=1.0), ValueError, "factor"),
         (lambda: make_circles(10, factor=-0.1), ValueError, "factor"),
         (lambda: make_spirals(10, n_classes=1), ValueError, "n_classes"),
@@ -310,13 +316,24 @@ def test_train_test_split_without_shuffle_matches_scikit_learn(test_size, train_
         ({"test_size": 6, "train_size": 5}, "only 10"),
         ({"test_size": 0.5, "train_size": 6}, "only 10"),
         ({"test_size": 0.95}, "no train"),
+    ],
+)
+def test_train_test_split_invalid_combinations_are_clear_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        train_test_split(np.arange(10), **kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
         ({"test_size": "0.2"}, "test_size"),
         ({"train_size": True}, "train_size"),
         ({"test_size": [3]}, "test_size"),
     ],
 )
-def test_train_test_split_invalid_combinations_are_clear_errors(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+def test_train_test_split_sizes_of_the_wrong_type_are_type_errors(kwargs, match):
+    # ValueErrors before issue 10: a value of the wrong type is a TypeError everywhere now
+    with pytest.raises(TypeError, match=f"train_test_split: {match} must be a float fraction"):
         train_test_split(np.arange(10), **kwargs)
 
 

@@ -759,7 +759,7 @@ def test_float32_model_in_the_scalar_style_matches_its_vectorized_style():
 def test_bad_dtype_and_sizes():
     with pytest.raises(ValueError, match="float32 or float64"):
         MLP(2, [3, 1], dtype=np.int32)
-    with pytest.raises(ValueError, match="nouts is empty"):
+    with pytest.raises(ValueError, match="nouts must hold at least one layer size"):
         MLP(2, [])
     with pytest.raises(ValueError, match="nin"):
         Layer(0, 3)

@@ -14,6 +14,16 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_mlp.checks import (
+    argument_error,
+    check_bool,
+    check_int,
+    check_number,
+    check_random_state,
+    check_sequence,
+    is_int,
+)
+
 __all__ = [
     "make_moons",
     "make_circles",
@@ -31,61 +41,48 @@ RandomState = int | np.random.Generator | np.random.RandomState | None
 NSamples = int | Sequence[int]
 
 
-def _rng(random_state: RandomState) -> np.random.Generator:
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    if isinstance(random_state, np.random.RandomState):
-        # scikit-learn code passes legacy RandomStates around: seed a Generator from it, which
-        # also advances it, so two calls with one RandomState give different data, as there
-        return np.random.default_rng(random_state.randint(2**63 - 1, dtype=np.int64))
-    if random_state is not None and not isinstance(random_state, (int, np.integer)):
-        raise TypeError(
-            f"random_state must be an int, a numpy Generator or RandomState, or None, "
-            f"got {type(random_state).__name__}"
-        )
-    return np.random.default_rng(random_state)
-
-
-def _is_int(x: Any) -> bool:
-    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
-
-
-def _split_counts(n_samples: int, parts: int) -> list[int]:
-    if not _is_int(n_samples) or n_samples < parts:
-        raise ValueError(f"n_samples must be an integer of at least {parts}, got {n_samples!r}")
-    base, extra = divmod(int(n_samples), parts)
+def _n_samples(who: str, n_samples: Any, parts: int, per: str) -> list[int]:
+    """A total ``n_samples`` split as evenly as possible into ``parts`` (one ``per`` each)."""
+    n = check_int(who, "n_samples", n_samples)
+    if n < parts:
+        raise argument_error(ValueError, who, "n_samples",
+                             f"an int of at least {parts} (one sample per {per})", n_samples)
+    base, extra = divmod(n, parts)
     return [base + (i < extra) for i in range(parts)]
 
 
-def _given_counts(n_samples: Sequence[int], parts: int | None = None) -> list[int]:
+def _given_counts(who: str, n_samples: Any, parts: int | None = None) -> list[int]:
     """Per-class counts given as a sequence (``parts`` of them, when given), checked."""
-    counts = list(n_samples) if isinstance(n_samples, (Sequence, np.ndarray)) else None
-    if (counts is None or isinstance(n_samples, str) or not counts
-            or not all(_is_int(c) and c >= 0 for c in counts) or sum(counts) < 1):
-        raise ValueError(
-            f"n_samples must be an integer or a sequence of per-class counts (integers of at "
-            f"least 0, not all 0), got {n_samples!r}"
-        )
+    counts = check_sequence(who, "n_samples", n_samples,
+                            "an int or a sequence of per-class counts (ints)")
+    counts = [check_int(who, f"n_samples[{i}]", c, minimum=0) for i, c in enumerate(counts)]
     if parts is not None and len(counts) != parts:
-        raise ValueError(f"n_samples given as a sequence needs {parts} counts, got {n_samples!r}")
-    return [int(c) for c in counts]
+        raise argument_error(ValueError, who, "n_samples", f"an int or {parts} per-class counts",
+                             n_samples)
+    if sum(counts) < 1:
+        raise argument_error(ValueError, who, "n_samples",
+                             "per-class counts with at least one sample", n_samples)
+    return counts
 
 
-def _outer_inner(n_samples: NSamples) -> tuple[int, int]:
+def _outer_inner(who: str, n_samples: NSamples, per: str) -> tuple[int, int]:
     """``(n_out, n_in)`` as scikit-learn: an odd sample of a count goes inside."""
-    if _is_int(n_samples):
-        n_in, n_out = _split_counts(n_samples, 2)
+    if is_int(n_samples):
+        n_in, n_out = _n_samples(who, n_samples, 2, per)
         return n_out, n_in
-    n_out, n_in = _given_counts(n_samples, 2)
+    n_out, n_in = _given_counts(who, n_samples, 2)
     return n_out, n_in
 
 
+def _noise(who: str, noise: Any) -> float:
+    """``noise`` checked: ``None`` (none, scikit-learn's default) or a number of at least 0."""
+    return 0.0 if noise is None else check_number(who, "noise", noise, low=0)
+
+
 def _finish(
-    X: np.ndarray, y: np.ndarray, noise: float | None, rng: np.random.Generator, shuffle: bool
+    X: np.ndarray, y: np.ndarray, noise: float, rng: np.random.Generator, shuffle: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    if noise is not None and noise < 0:
-        raise ValueError(f"noise must be at least 0, got {noise}")
-    if noise:  # None (scikit-learn's default) and 0 both mean no noise
+    if noise:  # 0 (also what noise=None, scikit-learn's default, becomes) means no noise
         X = X + rng.normal(scale=noise, size=X.shape)
     if shuffle:
         order = rng.permutation(len(X))
@@ -108,8 +105,10 @@ def make_moons(
     >>> np.bincount(make_moons((30, 10), random_state=0)[1]).tolist()
     [30, 10]
     """
-    rng = _rng(random_state)
-    n_out, n_in = _outer_inner(n_samples)
+    n_out, n_in = _outer_inner("make_moons", n_samples, "moon")
+    noise = _noise("make_moons", noise)
+    shuffle = check_bool("make_moons", "shuffle", shuffle)
+    rng = check_random_state("make_moons", "random_state", random_state)
     t_out, t_in = np.linspace(0, np.pi, n_out), np.linspace(0, np.pi, n_in)
     X = np.vstack([
         np.column_stack([np.cos(t_out), np.sin(t_out)]),
@@ -131,10 +130,11 @@ def make_circles(
     >>> X.shape
     (10, 2)
     """
-    if not 0 <= factor < 1:
-        raise ValueError(f"factor must be in [0, 1), got {factor}")
-    rng = _rng(random_state)
-    n_out, n_in = _outer_inner(n_samples)
+    n_out, n_in = _outer_inner("make_circles", n_samples, "circle")
+    factor = check_number("make_circles", "factor", factor, low=0, high=1, high_open=True)
+    noise = _noise("make_circles", noise)
+    shuffle = check_bool("make_circles", "shuffle", shuffle)
+    rng = check_random_state("make_circles", "random_state", random_state)
     t_out = np.linspace(0, 2 * np.pi, n_out, endpoint=False)
     t_in = np.linspace(0, 2 * np.pi, n_in, endpoint=False)
     X = np.vstack([
@@ -155,10 +155,12 @@ def make_spirals(
     >>> sorted(set(y.tolist()))
     [0, 1, 2]
     """
-    if n_classes < 2:
-        raise ValueError(f"n_classes must be at least 2, got {n_classes}")
-    rng = _rng(random_state)
-    counts = _split_counts(n_samples, n_classes)
+    n_classes = check_int("make_spirals", "n_classes", n_classes, minimum=2)
+    counts = _n_samples("make_spirals", n_samples, n_classes, "class")
+    turns = check_number("make_spirals", "turns", turns)
+    noise = _noise("make_spirals", noise)
+    shuffle = check_bool("make_spirals", "shuffle", shuffle)
+    rng = check_random_state("make_spirals", "random_state", random_state)
     parts = []
     for c, n in enumerate(counts):
         r = np.linspace(0.05, 1.0, n)
@@ -185,22 +187,51 @@ def make_blobs(
     >>> np.bincount(make_blobs((5, 20), 4, random_state=0)[1]).tolist()
     [5, 20]
     """
-    rng = _rng(random_state)
-    given = None if _is_int(n_samples) else _given_counts(n_samples)
+    who = "make_blobs"
+    given = None if is_int(n_samples) else _given_counts(who, n_samples)
+    n_features = check_int(who, "n_features", n_features, minimum=1)
+    cluster_std = check_number(who, "cluster_std", cluster_std, low=0)
+    box = [check_number(who, f"center_box[{i}]", b)
+           for i, b in enumerate(check_sequence(who, "center_box", center_box,
+                                                "a pair (low, high) of numbers"))]
+    if len(box) != 2 or box[0] > box[1]:
+        raise argument_error(ValueError, who, "center_box", "a pair (low, high) with low <= high",
+                             center_box)
+    shuffle = check_bool(who, "shuffle", shuffle)
+    rng = check_random_state(who, "random_state", random_state)
     if centers is None:  # as scikit-learn: 3 centres for a total, one per given count
         centers = 3 if given is None else len(given)
-    if _is_int(centers):
-        centers = rng.uniform(center_box[0], center_box[1], size=(int(centers), n_features))
-    centers = np.asarray(centers, dtype=np.float64)
-    if centers.ndim != 2 or len(centers) == 0:
-        raise ValueError(f"centers must be a positive count or a 2-D array, got shape {centers.shape}")
+    if is_int(centers):
+        count = check_int(who, "centers", centers, minimum=1)
+        centers = rng.uniform(box[0], box[1], size=(count, n_features))
+    else:
+        centers = _centre_points(who, centers)
     if given is not None and len(given) != len(centers):
-        raise ValueError(f"n_samples gives {len(given)} per-centre counts for {len(centers)} centres")
-    counts = _split_counts(n_samples, len(centers)) if given is None else given
+        raise ValueError(f"{who}: n_samples gives {len(given)} per-centre counts for "
+                         f"{len(centers)} centres")
+    counts = _n_samples(who, n_samples, len(centers), "centre") if given is None else given
     X = np.vstack([c + rng.normal(scale=cluster_std, size=(n, centers.shape[1]))
                    for c, n in zip(centers, counts)])
     y = np.repeat(np.arange(len(centers)), counts)
-    return _finish(X, y, None, rng, shuffle)
+    return _finish(X, y, 0.0, rng, shuffle)
+
+
+def _centre_points(who: str, centers: Any) -> np.ndarray:
+    """``centers`` given as points: a non-empty 2-D array of finite numbers, as float64."""
+    expected = "a count (int), None or a 2-D array of centre points"
+    arr = None
+    if not isinstance(centers, (str, bytes, bool, np.bool_, float, np.floating)):
+        try:
+            arr = np.asarray(centers)
+        except (TypeError, ValueError):  # ragged lists
+            pass
+    if arr is None or arr.dtype.kind not in "iuf":
+        raise argument_error(TypeError, who, "centers", expected, centers)
+    if arr.ndim != 2 or arr.size == 0 or not np.isfinite(arr).all():
+        raise argument_error(ValueError, who, "centers",
+                             "a count of at least 1 or a non-empty 2-D array of finite numbers",
+                             centers)
+    return arr.astype(np.float64)
 
 
 def make_regression_1d(
@@ -214,12 +245,9 @@ def make_regression_1d(
     >>> X.shape, y.shape, y.dtype
     ((50, 1), (50,), dtype('float64'))
     """
-    if noise is None:
-        noise = 0.0
-    if noise < 0:
-        raise ValueError(f"noise must be at least 0, got {noise}")
-    rng = _rng(random_state)
-    _split_counts(n_samples, 1)
+    n_samples = check_int("make_regression_1d", "n_samples", n_samples, minimum=1)
+    noise = _noise("make_regression_1d", noise)
+    rng = check_random_state("make_regression_1d", "random_state", random_state)
     x = np.sort(rng.uniform(-2.0, 2.0, size=n_samples))
     y = np.sin(3 * x) + 0.5 * x + rng.normal(scale=noise, size=n_samples)
     return x[:, None], y
@@ -237,11 +265,12 @@ def _size_kind(size: Any, name: str) -> str | None:
     """How scikit-learn reads a split size: ``"f"`` a fraction, ``"i"`` a count, ``None``."""
     if size is None:
         return None
-    if _is_int(size):
+    if is_int(size):
         return "i"
     if isinstance(size, (float, np.floating)):
         return "f"
-    raise ValueError(f"{name} must be a float fraction, an int count or None, got {size!r}")
+    raise argument_error(TypeError, "train_test_split", name,
+                         "a float fraction, an int count or None", size)
 
 
 def _split_sizes(n: int, test_size: Any, train_size: Any) -> tuple[int, int]:
@@ -252,11 +281,14 @@ def _split_sizes(n: int, test_size: Any, train_size: Any) -> tuple[int, int]:
     for name, size, kind in (("test_size", test_size, test_kind),
                              ("train_size", train_size, train_kind)):
         if kind == "f" and not 0 < size < 1:
-            raise ValueError(f"{name}={size!r}: a fraction must be in (0, 1)")
+            raise argument_error(ValueError, "train_test_split", name, "a fraction in (0, 1)",
+                                 size)
         if kind == "i" and not 0 < size < n:
-            raise ValueError(f"{name}={size!r}: a count must be in [1, {n - 1}] for {n} samples")
+            raise argument_error(ValueError, "train_test_split", name,
+                                 f"a count in [1, {n - 1}] for {n} samples", size)
     if test_kind == train_kind == "f" and test_size + train_size > 1:
-        raise ValueError(f"test_size + train_size = {test_size + train_size} is more than 1")
+        raise ValueError(f"train_test_split: test_size + train_size = {test_size + train_size} "
+                         "is more than 1")
     # as scikit-learn: a test fraction rounds up, a train fraction down
     n_test = None if test_kind is None else (
         math.ceil(test_size * n) if test_kind == "f" else int(test_size))
@@ -267,10 +299,12 @@ def _split_sizes(n: int, test_size: Any, train_size: Any) -> tuple[int, int]:
     elif n_test is None:
         n_test = n - n_train
     if n_train + n_test > n:
-        raise ValueError(f"test_size={test_size!r} and train_size={train_size!r} ask for "
-                         f"{n_test} + {n_train} samples but there are only {n}")
+        raise ValueError(f"train_test_split: test_size={test_size!r} and "
+                         f"train_size={train_size!r} ask for {n_test} + {n_train} samples "
+                         f"but there are only {n}")
     if n_train == 0:
-        raise ValueError(f"test_size={test_size!r} leaves no train samples of {n}")
+        raise ValueError(f"train_test_split: test_size={test_size!r} leaves no train samples "
+                         f"of {n}")
     return n_train, n_test
 
 
@@ -292,23 +326,38 @@ def train_test_split(
     >>> [a.tolist() for a in train_test_split(y, train_size=6, shuffle=False)]
     [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9]]
     """
-    if not arrays:
-        raise ValueError("train_test_split needs at least one array")
-    n = len(arrays[0])
-    for a in arrays[1:]:
-        if len(a) != n:
-            raise ValueError(f"arrays have different lengths: {[len(a) for a in arrays]}")
+    arrays_, n = _aligned("train_test_split", arrays)
     n_train, n_test = _split_sizes(n, test_size, train_size)
-    if shuffle:  # the test part comes first in the permutation, as in scikit-learn
-        order = _rng(random_state).permutation(n)
+    if check_bool("train_test_split", "shuffle", shuffle):
+        # the test part comes first in the permutation, as in scikit-learn
+        order = check_random_state("train_test_split", "random_state", random_state).permutation(n)
         test, train = order[:n_test], order[n_test:n_test + n_train]
     else:
         train, test = np.arange(n_train), np.arange(n_train, n_train + n_test)
     out: list[np.ndarray] = []
-    for a in arrays:
-        a = np.asarray(a)
+    for a in arrays_:
         out += [a[train], a[test]]
     return out
+
+
+def _aligned(who: str, arrays: Sequence[Any]) -> tuple[list[np.ndarray], int]:
+    """The arrays (at least one) as numpy arrays of one length, and that length."""
+    if not arrays:
+        raise ValueError(f"{who}: arrays must hold at least one array, got none")
+    out = []
+    for i, a in enumerate(arrays):
+        try:
+            arr = np.asarray(a)
+        except (TypeError, ValueError) as e:  # ragged lists
+            raise argument_error(ValueError, who, f"arrays[{i}]",
+                                 f"an array or a list of samples ({e})", a) from None
+        if arr.ndim == 0:
+            raise argument_error(TypeError, who, f"arrays[{i}]", "an array or a list of samples", a)
+        out.append(arr)
+    lengths = [len(a) for a in out]
+    if any(length != lengths[0] for length in lengths):
+        raise ValueError(f"{who}: arrays have different lengths: {lengths}")
+    return out, lengths[0]
 
 
 def standardize(
@@ -323,13 +372,47 @@ def standardize(
     >>> Xs.tolist(), m.tolist(), s.tolist()
     ([[-1.0, 0.0], [1.0, 0.0]], [2.0, 5.0], [1.0, 1.0])
     """
-    X = np.asarray(X, dtype=np.float64)
+    X = _numbers("X", X)
+    if X.ndim == 0:
+        raise argument_error(ValueError, "standardize", "X",
+                             "an array of shape (n_samples, n_features)", X)
     if mean is None:
         mean = X.mean(axis=0)
+    else:
+        mean = _per_feature("mean", mean, X)
     if std is None:
         std = X.std(axis=0)
         std = np.where(std > 0, std, 1.0)
+    else:
+        std = _per_feature("std", std, X)
+        if not (std > 0).all():
+            raise argument_error(ValueError, "standardize", "std",
+                                 "finite numbers greater than 0", std)
     return (X - mean) / std, np.asarray(mean), np.asarray(std)
+
+
+def _numbers(name: str, x: Any) -> np.ndarray:
+    """``x`` as a float64 array, or a TypeError naming ``standardize`` and ``name``."""
+    try:
+        arr = np.asarray(x)
+    except (TypeError, ValueError):  # ragged lists
+        arr = None
+    if arr is None or arr.dtype.kind not in "biuf":
+        raise argument_error(TypeError, "standardize", name, "an array of numbers", x)
+    return arr.astype(np.float64)
+
+
+def _per_feature(name: str, x: Any, X: np.ndarray) -> np.ndarray:
+    """A given ``mean`` or ``std``: finite numbers that broadcast to one row of ``X``."""
+    arr = _numbers(name, x)
+    try:
+        fits = np.broadcast_shapes(arr.shape, X.shape[1:]) == X.shape[1:]
+    except ValueError:
+        fits = False
+    if not fits or not np.isfinite(arr).all():
+        raise argument_error(ValueError, "standardize", name,
+                             f"finite numbers of shape {X.shape[1:]} (one per feature)", arr)
+    return arr
 
 
 def batches(
@@ -341,16 +424,24 @@ def batches(
     >>> [len(xb) for xb, yb in batches(np.zeros((5, 2)), np.zeros(5), batch_size=2)]
     [2, 2, 1]
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    n = len(arrays[0])
-    if any(len(a) != n for a in arrays):
-        raise ValueError(f"arrays have different lengths: {[len(a) for a in arrays]}")
-    order = _rng(random_state).permutation(n) if shuffle else np.arange(n)
+    # checked here, when batches() is called, not at the first batch
+    arrays_, n = _aligned("batches", arrays)
+    batch_size = check_int("batches", "batch_size", batch_size, minimum=1)
+    shuffle = check_bool("batches", "shuffle", shuffle)
+    drop_last = check_bool("batches", "drop_last", drop_last)
+    rng = check_random_state("batches", "random_state", random_state) if shuffle else None
+    return _batches(arrays_, n, batch_size, rng, drop_last)
+
+
+def _batches(
+    arrays: list[np.ndarray], n: int, batch_size: int, rng: np.random.Generator | None,
+    drop_last: bool,
+) -> Iterator[tuple[np.ndarray, ...]]:
+    order = rng.permutation(n) if rng is not None else np.arange(n)
     stop = n - n % batch_size if drop_last else n
     for i in range(0, stop, batch_size):
         idx = order[i:i + batch_size]
-        yield tuple(np.asarray(a)[idx] for a in arrays)
+        yield tuple(a[idx] for a in arrays)
 
 
 def load_digits() -> tuple[np.ndarray, np.ndarray]:

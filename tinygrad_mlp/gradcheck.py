@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_mlp.checks import argument_error, check_callable, check_number, check_sequence
 from tinygrad_mlp.engine import Value, no_grad
 
 __all__ = ["gradcheck", "GradcheckError"]
@@ -73,16 +74,28 @@ def gradcheck(
 
     Returns ``True`` or raises :class:`GradcheckError` naming the first input, element (and
     output element) whose analytic and numeric gradients differ by more than
-    ``atol + rtol * |numeric|``.
+    ``atol + rtol * |numeric|``.  ``inputs`` is a non-empty list of Values; ``eps`` (the
+    finite-difference step) must be greater than 0, ``atol`` and ``rtol`` at least 0, all
+    finite (a ``TypeError`` or ``ValueError`` naming the argument otherwise).
 
     >>> a, b = Value(2.0), Value(3.0)
     >>> gradcheck(lambda a, b: (a * b + a).tanh(), [a, b])
     True
     """
-    inputs = list(inputs)
+    fn = check_callable("gradcheck", "fn", fn)
+    if isinstance(inputs, Value):  # a tensor Value is a sequence of rows: never what is meant
+        raise argument_error(TypeError, "gradcheck", "inputs", "a list of Values ([x], not x)",
+                             inputs)
+    inputs = check_sequence("gradcheck", "inputs", inputs, "a list of Values")
+    if not inputs:
+        raise ValueError("gradcheck: inputs must hold at least one Value, got an empty list "
+                         "(nothing would be checked)")
     for i, v in enumerate(inputs):
         if not isinstance(v, Value):
-            raise TypeError(f"gradcheck: input {i} is a {type(v).__name__}, not a Value")
+            raise argument_error(TypeError, "gradcheck", f"input {i}", "a Value", v)
+    eps = check_number("gradcheck", "eps", eps, low=0, low_open=True)
+    atol = check_number("gradcheck", "atol", atol, low=0)
+    rtol = check_number("gradcheck", "rtol", rtol, low=0)
     saved = {v: (v.data, _grad_or_none(v)) for v in inputs}
     leaves: list[Value] = []
     try:

@@ -23,6 +23,18 @@ from typing import Any
 import numpy as np
 
 from tinygrad_mlp import ops
+from tinygrad_mlp.checks import (
+    argument_error,
+    check_bool,
+    check_callable,
+    check_choice,
+    check_dtype,
+    check_int,
+    check_mapping,
+    check_random_state,
+    check_sequence,
+    describe,
+)
 from tinygrad_mlp.engine import Value, clear_grads, registry
 
 __all__ = [
@@ -38,7 +50,7 @@ __all__ = [
 
 Activation = Callable[[Value], Value]
 ActivationSpec = str | Activation | None
-SeedLike = int | np.random.Generator | None
+SeedLike = int | np.random.Generator | np.random.RandomState | None
 
 
 # --------------------------------------------------------------------------- activations
@@ -62,10 +74,9 @@ def register_activation(name: str, fn: Activation) -> None:
     'softsign'
     """
     if not isinstance(name, str) or not name:
-        raise ValueError("an activation needs a non-empty name")
-    if not callable(fn):
-        raise TypeError(f"activation {name!r} must be callable, got {type(fn).__name__}")
-    ACTIVATIONS[name] = fn
+        raise argument_error(ValueError if isinstance(name, str) else TypeError,
+                             "register_activation", "name", "a non-empty str", name)
+    ACTIVATIONS[name] = check_callable("register_activation", "fn", fn)
 
 
 def get_activation(spec: ActivationSpec) -> tuple[str | None, Activation]:
@@ -76,21 +87,26 @@ def get_activation(spec: ActivationSpec) -> tuple[str | None, Activation]:
     >>> get_activation("tanh")[0], get_activation(None)[0]
     ('tanh', 'linear')
     """
+    return _resolve_activation(spec, "get_activation", "activation")
+
+
+def _resolve_activation(spec: ActivationSpec, who: str, name: str) -> tuple[str | None, Activation]:
+    """:func:`get_activation` for argument ``name`` of ``who``, whose errors name both."""
     if spec is None:
         return "linear", _linear
     if isinstance(spec, str):
         if spec not in ACTIVATIONS:
             raise ValueError(
-                f"unknown activation {spec!r}; valid names: {', '.join(sorted(ACTIVATIONS))} "
+                f"{who}: unknown {name} {spec!r}; valid names: {', '.join(sorted(ACTIVATIONS))} "
                 "(or register your own with register_activation)"
             )
         return spec, ACTIVATIONS[spec]
     if callable(spec):
-        for name, fn in ACTIVATIONS.items():
+        for key, fn in ACTIVATIONS.items():
             if fn is spec:
-                return name, fn
+                return key, fn
         return None, spec
-    raise TypeError(f"activation must be a name, a callable or None, got {type(spec).__name__}")
+    raise argument_error(TypeError, who, name, "an activation name, a callable or None", spec)
 
 
 def stack(values: Sequence[Value]) -> Value:
@@ -99,11 +115,20 @@ def stack(values: Sequence[Value]) -> Value:
     >>> stack([Value(1.0), Value(2.0)]).data
     array([1., 2.])
     """
-    values = list(values)
+    values = check_sequence("stack", "values", values, "a list of Values or numbers")
     if not values:
-        raise ValueError("stack needs at least one Value")
-    return ops.Stack.apply(*[v if isinstance(v, Value) else Value(v, requires_grad=False)
-                             for v in values])
+        raise ValueError("stack: values must hold at least one Value, got an empty list")
+    return ops.Stack.apply(*[v if isinstance(v, Value) else _constant("stack", f"values[{i}]", v)
+                             for i, v in enumerate(values)])
+
+
+def _constant(who: str, name: str, x: Any) -> Value:
+    """``x`` as a constant Value, or a TypeError naming ``who`` and ``name``."""
+    try:
+        return Value(x, requires_grad=False)
+    except TypeError as e:
+        raise argument_error(TypeError, who, name, "a Value, a number or an array of numbers",
+                             x) from e
 
 
 # --------------------------------------------------------------------------- Module
@@ -124,10 +149,11 @@ class Module:
 
     training: bool = True
 
-    def __call__(self, x: Any) -> Any:
-        return self.forward(x)
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """``module(...)`` is ``module.forward(...)``, with every argument passed on."""
+        return self.forward(*args, **kwargs)
 
-    def forward(self, x: Any) -> Any:  # pragma: no cover - abstract
+    def forward(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
@@ -173,6 +199,7 @@ class Module:
 
     def train(self, mode: bool = True) -> Module:
         """Switch to training mode (or evaluation mode with ``mode=False``)."""
+        mode = check_bool(f"{type(self).__name__}.train", "mode", mode)
         self.training = mode
         for _, child in _walk(self, recurse=False):
             if isinstance(child, Module):
@@ -209,6 +236,12 @@ class Module:
         >>> b.load_state_dict(a.state_dict()); bool((b.W.data == a.W.data).all())
         True
         """
+        state = check_mapping("load_state_dict", "state", state,
+                              "a dict of arrays by parameter name")
+        for key in state:
+            if not isinstance(key, str):
+                raise argument_error(TypeError, "load_state_dict", "every key of state",
+                                     "a parameter name (str)", key)
         params = {name: item for name, item in _walk(self) if isinstance(item, Value)}
         problems = []
         missing = [k for k in params if k not in state]
@@ -220,7 +253,11 @@ class Module:
         arrays = {}
         for name, p in params.items():
             if name in state:
-                arr = np.asarray(state[name])
+                try:
+                    arr = np.asarray(state[name])
+                except (TypeError, ValueError) as e:  # ragged lists, objects numpy refuses
+                    problems.append(f"{name}: not an array ({describe(state[name])}: {e})")
+                    continue
                 fits = True
                 if arr.shape != p.shape:
                     problems.append(f"{name}: shape {arr.shape} in the state, {p.shape} in the model")
@@ -315,8 +352,17 @@ def _walk_item(item: Any, name: str | None, out: list[Any], recurse: bool, modul
                 _walk_item(x, f"{name}.{i}", out, recurse, modules)
 
 
-def _rng(seed: SeedLike) -> np.random.Generator:
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+_INITS = ("he", "xavier", "uniform", None)  # None: He for ReLU-like activations, else Xavier
+
+
+def _settings(
+    who: str, activation: ActivationSpec, init: Any, dtype: Any, seed: Any,
+) -> tuple[str | None, Activation, np.dtype, np.random.Generator]:
+    """The checked settings every model constructor shares: the activation's
+    ``(name, function)``, the dtype and the random generator (``init`` is only checked)."""
+    name, fn = _resolve_activation(activation, who, "activation")
+    check_choice(who, "init", init, _INITS)
+    return name, fn, check_dtype(who, "dtype", dtype), check_random_state(who, "seed", seed)
 
 
 def _init_weights(
@@ -330,9 +376,7 @@ def _init_weights(
     if init == "xavier":
         limit = np.sqrt(6.0 / (nin + nout))
         return rng.uniform(-limit, limit, size=(nout, nin))
-    if init == "uniform":
-        return rng.uniform(-1.0, 1.0, size=(nout, nin))
-    raise ValueError(f"unknown init {init!r}; valid: 'he', 'xavier', 'uniform' (or None: by activation)")
+    return rng.uniform(-1.0, 1.0, size=(nout, nin))  # "uniform" (checked by the constructor)
 
 
 def _check_size(x_len: int, nin: int, who: str) -> None:
@@ -403,12 +447,12 @@ class Neuron(Module):
         self, nin: int, activation: ActivationSpec = "relu", *, init: str | None = None,
         dtype: Any = np.float64, seed: SeedLike = None, layer: int = 1, neuron: int = 1,
     ) -> None:
-        if not isinstance(nin, (int, np.integer)) or nin < 1:
-            raise ValueError(f"nin must be a positive integer, got {nin!r}")
-        self.activation_name, self._activation = get_activation(activation)
-        self._dtype = np.dtype(dtype)
-        self.position = (layer, neuron)
-        w = _init_weights(_rng(seed), 1, int(nin), self.activation_name, init)[0]
+        nin = check_int("Neuron", "nin", nin, minimum=1)
+        self.position = (check_int("Neuron", "layer", layer, minimum=1),
+                         check_int("Neuron", "neuron", neuron, minimum=1))
+        self.activation_name, self._activation, self._dtype, rng = _settings(
+            "Neuron", activation, init, dtype, seed)
+        w = _init_weights(rng, 1, nin, self.activation_name, init)[0]
         self.w = Value(w.astype(self._dtype), label="w")
         self.b = Value(np.zeros(1, self._dtype), label="b")
 
@@ -455,15 +499,14 @@ class Layer(Module):
         self, nin: int, nout: int, activation: ActivationSpec = "relu", *,
         init: str | None = None, dtype: Any = np.float64, seed: SeedLike = None, index: int = 1,
     ) -> None:
-        for name, n in (("nin", nin), ("nout", nout)):
-            if not isinstance(n, (int, np.integer)) or n < 1:
-                raise ValueError(f"{name} must be a positive integer, got {n!r}")
-        self.activation_name, self._activation = get_activation(activation)
-        self._dtype = np.dtype(dtype)
-        self.index = index
-        W = _init_weights(_rng(seed), int(nout), int(nin), self.activation_name, init)
+        nin = check_int("Layer", "nin", nin, minimum=1)
+        nout = check_int("Layer", "nout", nout, minimum=1)
+        self.index = index = check_int("Layer", "index", index, minimum=1)
+        self.activation_name, self._activation, self._dtype, rng = _settings(
+            "Layer", activation, init, dtype, seed)
+        W = _init_weights(rng, nout, nin, self.activation_name, init)
         self.W = Value(W.astype(self._dtype), label=f"W{index}")
-        self.b = Value(np.zeros(int(nout), self._dtype), label=f"b{index}")
+        self.b = Value(np.zeros(nout, self._dtype), label=f"b{index}")
 
     @property
     def nin(self) -> int:
@@ -528,13 +571,13 @@ class MLP(Module):
         output_activation: ActivationSpec = None, *, init: str | None = None,
         dtype: Any = np.float64, seed: SeedLike = None,
     ) -> None:
-        nouts = list(nouts)
+        nin = check_int("MLP", "nin", nin, minimum=1)
+        nouts = check_sequence("MLP", "nouts", nouts, "a list of layer sizes (ints)")
         if not nouts:
-            raise ValueError("an MLP needs at least one layer: nouts is empty")
-        dtype = np.dtype(dtype)
-        if dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be float32 or float64, got {dtype}")
-        rng = _rng(seed)
+            raise ValueError("MLP: nouts must hold at least one layer size, got an empty list")
+        nouts = [check_int("MLP", f"nouts[{i}]", n, minimum=1) for i, n in enumerate(nouts)]
+        _resolve_activation(output_activation, "MLP", "output_activation")
+        _, _, dtype, rng = _settings("MLP", activation, init, dtype, seed)
         sizes = [nin] + nouts
         self.layers = [
             Layer(sizes[i], sizes[i + 1],
