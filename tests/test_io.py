@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import pickle
+import signal
+import stat
+import subprocess
+import sys
+import time
+import tracemalloc
 
 import numpy as np
 import pytest
 from safetensors.numpy import load_file, save_file
 
+from tinygrad_mlp.engine import Value
 from tinygrad_mlp.io import load, load_model, save, torch_state_dict
-from tinygrad_mlp.nn import ACTIVATIONS, MLP, Layer, register_activation
+from tinygrad_mlp.nn import ACTIVATIONS, MLP, Layer, Module, register_activation
 
 X = np.random.default_rng(0).normal(size=(6, 3))
 
@@ -93,6 +101,22 @@ def test_transposed_weight_round_trip(tmp_path):
     loaded = load_model(path)
     np.testing.assert_array_equal(loaded.layers[0].W.data, source.T)
     np.testing.assert_array_equal(loaded(X).data, model(X).data)
+
+
+def test_scalar_parameters_round_trip(tmp_path):
+    class Scalars(Module):
+        def __init__(self, a, bs):
+            self.a = Value(a)
+            self.bs = [Value(b) for b in bs]
+
+        def forward(self, x):
+            return x * self.a
+
+    path = tmp_path / "s.safetensors"
+    save(Scalars(3.0, [np.array(1.5), np.array([2.0])]), path)
+    assert load_file(str(path))["a"].shape == ()
+    model = load(Scalars(0.0, [np.array(0.0), np.array([0.0])]), path)
+    assert model.a.data == 3.0 and model.bs[0].data == 1.5 and model.bs[1].data.tolist() == [2.0]
 
 
 def test_file_keys_are_the_named_parameters_in_out_in_layout(tmp_path):
@@ -399,3 +423,379 @@ def test_torch_state_dict_as_tensors_loads_directly():
     net.load_state_dict(torch_state_dict(model, tensors=True), strict=True)
     x = np.array([[0.5, -1.0], [2.0, 0.3]])
     np.testing.assert_allclose(net(torch.from_numpy(x)).detach().numpy(), model(x).data, atol=1e-12)
+
+
+# --------------------------------------------------------------------------- hand-made files
+ARCH = {"nin": 3, "nouts": [4, 2], "activation": "tanh", "output_activation": "linear",
+        "dtype": "float32"}
+SHAPES = {"layers.0.W": (4, 3), "layers.0.b": (4,), "layers.1.W": (2, 4), "layers.1.b": (2,)}
+
+
+def write_safetensors(path, tensors: dict, metadata: dict | None = None) -> None:
+    """The format by hand: 8-byte little-endian header length, a JSON header of dtype, shape
+    and data_offsets per tensor, then the raw bytes (``tensors``: name -> (dtype, shape, bytes))."""
+    header, offset = {}, 0
+    for name, (dtype, shape, raw) in tensors.items():
+        header[name] = {"dtype": dtype, "shape": list(shape),
+                        "data_offsets": [offset, offset + len(raw)]}
+        offset += len(raw)
+    if metadata is not None:
+        header["__metadata__"] = metadata
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(len(text).to_bytes(8, "little") + text + b"".join(t[2] for t in tensors.values()))
+
+
+def arch_metadata(**changes) -> dict:
+    return {"architecture": json.dumps({**ARCH, **changes})}
+
+
+def peak_bytes(fn, *args) -> tuple[int, object]:
+    """Peak memory traced while ``fn(*args)`` runs (numpy's arrays included), and its result
+    or the exception it raised."""
+    tracemalloc.start()
+    try:
+        result = fn(*args)
+    except Exception as e:  # noqa: BLE001 - handed to the caller to check
+        result = e
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak, result
+
+
+# 0, +-0.125 ... +-3: exact in every float format below, float8 E4M3 and E5M2 included
+VALUES = np.array([0.0, 0.125, -0.25, 0.5, -0.75, 1.0, -1.5, 2.0, 3.0, -3.0, 0.375, -0.0])
+
+
+def exact_weights() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(0)
+    return {name: rng.choice(VALUES, size=shape) for name, shape in SHAPES.items()}
+
+
+def encode(values: np.ndarray, dtype: str) -> bytes:
+    """``values`` (each exact in ``dtype``) as the little-endian bytes safetensors stores."""
+    if dtype == "F16":
+        return values.astype("<f2").tobytes()
+    if dtype == "BF16":  # the top 16 bits of the float32
+        return (values.astype("<f4").view("<u4") >> 16).astype("<u2").tobytes()
+    if dtype == "F8_E5M2":  # the top 8 bits of the float16
+        return (values.astype("<f2").view("<u2") >> 8).astype("u1").tobytes()
+    if dtype == "F8_E4M3":  # sign, 4 exponent bits (bias 7), 3 mantissa bits
+        out = []
+        for v in values.ravel():
+            sign = 0x80 if math.copysign(1.0, v) < 0 else 0
+            if v == 0:
+                out.append(sign)
+                continue
+            fraction, exponent = math.frexp(abs(v))  # abs(v) = (2 fraction) 2**(exponent - 1)
+            mantissa = (2 * fraction - 1) * 8
+            assert mantissa == int(mantissa) and 1 <= exponent - 1 + 7 <= 15
+            out.append(sign | (exponent - 1 + 7) << 3 | int(mantissa))
+        return bytes(out)
+    numpy_dtype = {"I8": "i1", "U8": "u1", "I16": "<i2", "U16": "<u2", "I32": "<i4", "U32": "<u4",
+                   "I64": "<i8", "U64": "<u8", "F32": "<f4", "F64": "<f8"}[dtype]
+    converted = values.astype(numpy_dtype)
+    assert np.array_equal(converted, values)
+    return converted.tobytes()
+
+
+def exact_file(path, dtype: str, weights: dict | None = None, **arch) -> dict[str, np.ndarray]:
+    weights = exact_weights() if weights is None else weights
+    write_safetensors(path, {k: (dtype, v.shape, encode(v, dtype)) for k, v in weights.items()},
+                      arch_metadata(**arch))
+    return weights
+
+
+# --------------------------------------------------------------------------- model files, 1
+def test_load_model_checks_the_declared_architecture_before_allocating(tmp_path):
+    path = tmp_path / "huge.safetensors"  # 3 -> 5 -> 2 tensors, metadata declaring 4096-wide
+    save_file(MLP(3, [5, 2], seed=0).state_dict(), str(path),
+              metadata={"architecture": json.dumps({**ARCH, "nouts": [4096, 4096, 2]})})
+    assert path.stat().st_size < 1000
+    peak, error = peak_bytes(load_model, path)
+    assert peak < 1_000_000  # the declared model would take 134 MB
+    assert isinstance(error, ValueError)
+    message = str(error)
+    assert str(path) in message and "architecture metadata" in message
+    assert "layers.0.W: shape (5, 3) in the file, (4096, 3)" in message
+    assert "missing keys: layers.2.W" in message
+
+
+@pytest.mark.parametrize("changes,words", [
+    ({"nin": 10**12, "nouts": [1]}, ["1000000000000 units", "load(model, path)"]),
+    ({"nouts": [1] * 20_001}, ["20001 layers", "load(model, path)"]),
+])
+def test_load_model_refuses_architectures_beyond_its_limits_without_allocating(tmp_path, changes,
+                                                                               words):
+    path = tmp_path / "m.safetensors"
+    save_file(MLP(3, [4, 2], seed=0).state_dict(), str(path), metadata=arch_metadata(**changes))
+    peak, error = peak_bytes(load_model, path)
+    assert isinstance(error, ValueError), repr(error)
+    for word in words:
+        assert word in str(error)
+    assert peak < 2_000_000
+
+
+@pytest.mark.parametrize("changes,word", [
+    ({"nouts": [0, 2]}, "nouts"), ({"nouts": [4.0, 2]}, "nouts"), ({"nouts": "4,2"}, "nouts"),
+    ({"nouts": []}, "nouts"), ({"nin": True}, "nin"), ({"nin": -3}, "nin"),
+    ({"dtype": "float16"}, "float16"), ({"activation": ["relu"]}, "activation"),
+])
+def test_load_model_refuses_malformed_architectures(tmp_path, changes, word):
+    path = tmp_path / "m.safetensors"
+    save_file(MLP(3, [4, 2], seed=0).state_dict(), str(path), metadata=arch_metadata(**changes))
+    with pytest.raises(ValueError, match=f"architecture metadata is malformed: .*{word}"):
+        load_model(path)
+
+
+# --------------------------------------------------------------------------- model files, 2
+@pytest.mark.parametrize("dtype", ["F16", "BF16", "F8_E5M2", "F8_E4M3", "I8", "U8", "I16",
+                                   "U16", "I32", "U32", "I64", "U64"])
+def test_narrow_float_and_integer_tensors_load_exactly(tmp_path, dtype):
+    path = tmp_path / "m.safetensors"
+    weights = exact_weights()
+    if dtype[0] in "IU":  # whole numbers, non-negative for the unsigned types
+        weights = {k: np.abs(v * 8) if dtype[0] == "U" else v * 8 for k, v in weights.items()}
+    exact_file(path, dtype, weights)
+    model = load_model(path)
+    assert model.dtype == np.float32 and model.nouts == [4, 2]
+    assert_same_weights(model.state_dict(), {k: v.astype(np.float32) for k, v in weights.items()})
+    model64 = load(MLP(3, [4, 2], activation="tanh", seed=1), path)
+    assert_same_weights(model64.state_dict(), weights)
+
+
+def test_float8_and_bfloat16_special_values(tmp_path):
+    path = tmp_path / "m.safetensors"
+    e4m3 = [0x38, 0xB8, 0x40, 0x7E, 0x01, 0x08, 0x7F, 0x00, 0x80, 0x30, 0x3C, 0xFE]
+    e5m2 = [0x3C, 0xBC, 0x7C, 0xFC, 0x01, 0x7B, 0x7E, 0x00, 0x80, 0x38, 0x40, 0x3E]
+    bf16 = [0x3F80, 0xBF80, 0x7F80, 0xFF80, 0x0001, 0x7F7F, 0x7FC0, 0x0000, 0x8000, 0x4049,
+            0x3F00, 0x3FC0]
+    expected = {
+        "F8_E4M3": [1, -1, 2, 448, 2.0**-9, 2.0**-6, np.nan, 0, -0.0, 0.5, 1.5, -448],
+        "F8_E5M2": [1, -1, np.inf, -np.inf, 2.0**-16, 57344, np.nan, 0, -0.0, 0.5, 2, 1.5],
+        "BF16": [1, -1, np.inf, -np.inf, 2.0**-133, 3.3895313892515355e38, np.nan, 0, -0.0,
+                 3.140625, 0.5, 1.5],
+    }
+    for dtype, raw in (("F8_E4M3", bytes(e4m3)), ("F8_E5M2", bytes(e5m2)),
+                       ("BF16", np.array(bf16, "<u2").tobytes())):
+        weights = {name: (dtype, shape, b"") for name, shape in SHAPES.items()}
+        weights["layers.0.W"] = (dtype, (4, 3), raw)
+        weights["layers.0.b"] = (dtype, (4,), raw[:4 * len(raw) // 12])
+        weights["layers.1.W"] = (dtype, (2, 4), raw[:8 * len(raw) // 12])
+        weights["layers.1.b"] = (dtype, (2,), raw[:2 * len(raw) // 12])
+        write_safetensors(path, weights, arch_metadata(dtype="float64"))
+        W = load_model(path).layers[0].W.data.ravel()
+        np.testing.assert_array_equal(W, np.array(expected[dtype]), err_msg=dtype)
+        assert np.array_equal(np.signbit(W), np.signbit(expected[dtype])), dtype
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in cast")  # signalling NaNs
+@pytest.mark.parametrize("dtype", ["F8_E4M3", "F8_E5M2", "BF16"])
+def test_every_narrow_float_value_matches_torch(tmp_path, dtype):
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "m.safetensors"
+    nbytes = 1 if dtype.startswith("F8") else 2
+    count = 256 if nbytes == 1 else 65536
+    raw = np.arange(count, dtype="<u1" if nbytes == 1 else "<u2").tobytes()
+    write_safetensors(path, {"W": (dtype, (count,), raw)})
+    model = Layer(count, 1, seed=0)
+    del model.b  # a module holding the one parameter W of shape (1, count)
+    model.W.data = np.zeros((count,))
+    load(model, path)
+    torch_dtype = {"F8_E4M3": torch.float8_e4m3fn, "F8_E5M2": torch.float8_e5m2,
+                   "BF16": torch.bfloat16}[dtype]
+    expected = torch.frombuffer(bytearray(raw), dtype=torch_dtype).double().numpy()
+    np.testing.assert_array_equal(model.W.data, expected)
+
+
+def test_integers_that_float64_cannot_hold_exactly_are_refused(tmp_path):
+    path = tmp_path / "m.safetensors"
+    weights = {k: np.zeros(shape, np.int64) for k, shape in SHAPES.items()}
+    weights["layers.1.W"][0, 0] = 2**60  # exact in float64: loads
+    write_safetensors(path, {k: ("I64", v.shape, v.astype("<i8").tobytes())
+                             for k, v in weights.items()}, arch_metadata())
+    assert load_model(path).layers[1].W.data[0, 0] == 2.0**60
+    for dtype, big in (("I64", 2**53 + 1), ("I64", 2**63 - 1), ("I64", -(2**53) - 1),
+                       ("U64", 2**64 - 1)):
+        values = {k: v.astype("<u8" if dtype == "U64" else "<i8") for k, v in weights.items()}
+        values["layers.1.W"][1, 2] = big
+        write_safetensors(path, {k: (dtype, v.shape, v.tobytes()) for k, v in values.items()},
+                          arch_metadata())
+        model = MLP(3, [4, 2], activation="tanh", seed=1)
+        before = snapshot(model)
+        with pytest.raises(ValueError, match=f"layers.1.W: dtype {dtype} holds integers"):
+            load(model, path)
+        assert_same_weights(before, model.state_dict())
+        with pytest.raises(ValueError, match=f"layers.1.W: dtype {dtype} holds integers"):
+            load_model(path)
+
+
+@pytest.mark.parametrize("dtype,nbytes", [("BOOL", 1), ("C64", 8), ("F8_E8M0", 1),
+                                          ("F8_E4M3FNUZ", 1), ("F6_E2M3", 1)])
+def test_unconvertible_dtypes_are_refused_naming_the_tensor_and_dtype(tmp_path, dtype, nbytes):
+    path = tmp_path / "m.safetensors"
+    tensors = {k: ("F32", shape, np.zeros(shape, "<f4").tobytes()) for k, shape in SHAPES.items()}
+    size = 8 * nbytes if dtype != "F6_E2M3" else 6  # 8 six-bit values in 6 bytes
+    tensors["layers.1.W"] = (dtype, (2, 4), b"\x00" * size)
+    write_safetensors(path, tensors, arch_metadata())
+    model = MLP(3, [4, 2], activation="tanh", seed=1)
+    before = snapshot(model)
+    for attempt in (lambda: load(model, path), lambda: load_model(path)):
+        with pytest.raises(ValueError, match=f"do not convert exactly .*: layers.1.W is {dtype}"):
+            attempt()
+    assert_same_weights(before, model.state_dict())
+
+
+def test_an_unknown_dtype_is_a_clear_error(tmp_path):
+    path = tmp_path / "m.safetensors"
+    write_safetensors(path, {"layers.0.W": ("F128", (1,), b"\x00" * 16)}, arch_metadata())
+    with pytest.raises(ValueError, match="F128"):
+        load_model(path)
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tinygrad_mlp.cli", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_command_line_predicts_from_a_bf16_file_and_refuses_others_in_one_line(tmp_path):
+    path = tmp_path / "m.safetensors"
+    weights = exact_file(path, "BF16")
+    result = cli("predict", str(path), "--input", "0.5,1,2")
+    assert result.returncode == 0, result.stderr
+    expected = MLP(3, [4, 2], activation="tanh", seed=0)
+    expected.load_state_dict(weights)
+    first = f"{expected([0.5, 1.0, 2.0])[0].item():.4f}"[:5]
+    assert first in result.stdout
+    write_safetensors(path, {k: ("F8_E8M0", v.shape, bytes(v.size)) for k, v in weights.items()},
+                      arch_metadata())
+    result = cli("predict", str(path), "--input", "0.5,1,2")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "F8_E8M0" in lines[0], result.stderr
+
+
+# --------------------------------------------------------------------------- model files, 3
+def test_load_refuses_an_extra_tensor_without_reading_it(tmp_path):
+    path = tmp_path / "m.safetensors"
+    arrays = MLP(3, [4, 2], seed=0).state_dict()
+    arrays["extra"] = np.zeros((4_000_000,))  # 32 MB the model has no place for
+    save_file(arrays, str(path), metadata=arch_metadata(dtype="float64"))
+    model = MLP(3, [4, 2], seed=1)
+    before = snapshot(model)
+    for fn, args in ((load, (model, path)), (load_model, (path,))):
+        peak, error = peak_bytes(fn, *args)
+        assert isinstance(error, ValueError) and "unexpected keys: extra" in str(error)
+        assert peak < 1_000_000
+    assert_same_weights(before, model.state_dict())
+
+
+def test_loading_holds_one_copy_of_the_tensors_not_the_file_as_well(tmp_path):
+    path = tmp_path / "big.safetensors"
+    source = MLP(256, [1024, 1024, 1], seed=0)  # 10.5 MB of float64
+    save(source, path)
+    size = path.stat().st_size
+    model = MLP(256, [1024, 1024, 1], seed=1)
+    peak, result = peak_bytes(load, model, path)
+    assert result is model
+    assert peak < 1.2 * size  # the tensors; not the file's bytes besides
+    assert_same_weights(source.state_dict(), model.state_dict())
+    built, _ = peak_bytes(MLP, 256, [1024, 1024, 1])  # building a model has its own peak
+    peak, result = peak_bytes(load_model, path)
+    assert isinstance(result, MLP)
+    assert peak < max(built, 2 * size) + 0.2 * size  # that, or the model and the tensors
+
+
+# --------------------------------------------------------------------------- model files, 4
+def temporaries(folder) -> list[str]:
+    return sorted(name for name in os.listdir(folder) if name != "m.safetensors")
+
+
+def test_saving_over_a_file_keeps_its_mode(tmp_path):
+    path = tmp_path / "m.safetensors"
+    save(MLP(2, [3, 1], seed=0), path)
+    for mode in (0o600, 0o640, 0o444):
+        os.chmod(path, mode)
+        save(MLP(2, [3, 1], seed=1), path)
+        assert stat.S_IMODE(path.stat().st_mode) == mode
+    mask = os.umask(0o077)
+    try:
+        save(MLP(2, [3, 1], seed=0), tmp_path / "new.safetensors")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "new.safetensors").stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("error", [OSError("disk full (simulated)"), KeyboardInterrupt()])
+def test_a_failure_while_writing_leaves_no_temporary(tmp_path, monkeypatch, error):
+    path = tmp_path / "m.safetensors"
+    first = MLP(2, [3, 1], seed=0)
+    save(first, path)
+
+    def broken_fsync(fd):
+        assert temporaries(tmp_path), "called while the temporary exists"
+        raise error
+
+    monkeypatch.setattr(os, "fsync", broken_fsync)
+    with pytest.raises(type(error)):
+        save(MLP(2, [3, 1], seed=1), path)
+    monkeypatch.undo()
+    assert temporaries(tmp_path) == []
+    assert_same_weights(load_model(path).state_dict(), first.state_dict())
+
+
+def dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_save_removes_stale_temporaries_of_the_same_target_only(tmp_path):
+    path = tmp_path / "m.safetensors"
+    save(MLP(2, [3, 1], seed=0), path)
+    gone, alive = dead_pid(), os.getpid()
+    stale = [f".m.safetensors.{alive}.0123abcd.tmp-tinygrad_mlp"]  # two minutes old
+    kept = [
+        f".m.safetensors.{alive}.89abcdef.tmp-tinygrad_mlp",  # a save under way right now
+        f".other.safetensors.{gone}.0123abcd.tmp-tinygrad_mlp",  # another target's
+        f".m.safetensors.{gone}.0123abcd.tmp-tinygrad_mlp.keep",
+        f"m.safetensors.{gone}.0123abcd.tmp-tinygrad_mlp",
+        f".m.safetensors.{gone}.0123abcz.tmp-tinygrad_mlp",
+        "m.safetensors.x1y2.tmp",  # an old-style name: not ours to judge
+    ]
+    if os.name == "posix":  # a killed save's, whatever its age
+        stale.append(f".m.safetensors.{gone}.456789ef.tmp-tinygrad_mlp")
+    for name in stale + kept:
+        (tmp_path / name).write_bytes(b"partial")
+    two_minutes_ago = time.time() - 120
+    os.utime(tmp_path / stale[0], (two_minutes_ago, two_minutes_ago))
+    os.utime(tmp_path / kept[1], (two_minutes_ago, two_minutes_ago))
+    save(MLP(2, [3, 1], seed=1), path)
+    assert temporaries(tmp_path) == sorted(kept)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_a_killed_save_leaves_a_temporary_the_next_save_removes(tmp_path):
+    path = tmp_path / "m.safetensors"
+    script = (
+        "import os, sys, time\n"
+        "from tinygrad_mlp.io import save\n"
+        "from tinygrad_mlp.nn import MLP\n"
+        "def hang(fd):\n"
+        "    print('writing', flush=True); time.sleep(60)\n"
+        "os.fsync = hang\n"
+        f"save(MLP(2, [3, 1], seed=0), {str(path)!r})\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline() == "writing\n"
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+    finally:
+        process.kill()
+        process.stdout.close()
+    assert len(temporaries(tmp_path)) == 1 and not path.exists()
+    save(MLP(2, [3, 1], seed=1), path)
+    assert temporaries(tmp_path) == []

@@ -2,8 +2,18 @@
 
 A file holds one array per ``named_parameters()`` name (``layers.0.W`` of shape
 ``(n_out, n_in)``, ``layers.0.b``, ...) and, for an :class:`~tinygrad_mlp.nn.MLP`, its
-architecture in the metadata, so :func:`load_model` can rebuild it.  Writes go to a temporary
-file that is renamed into place, so a failed save never leaves a half-written file.
+architecture in the metadata, so :func:`load_model` can rebuild it.
+
+Loading checks the file's header (names, shapes, dtypes and, for :func:`load_model`, the
+declared architecture) before it reads or allocates anything, then reads only the tensors it
+needs, one at a time.  Tensors of other dtypes than float32/float64 are converted when that is
+exact (float16, bfloat16, float8 E4M3/E5M2, integers that float64 holds exactly); any other
+dtype is refused with an error naming the tensor and its dtype.
+
+Writes go to a temporary file in the same folder (``.<name>.<pid>.<random>.tmp-tinygrad_mlp``)
+that is renamed into place, so a failed save never leaves a half-written file; the temporary is
+removed on any error, Ctrl-C included, and a save removes the temporaries a killed save to the
+same path left behind.  Saving over an existing file keeps its permissions.
 
 Tied weights (one parameter in two places, ``model.layers[1].W = model.layers[0].W``) are
 saved under every name, as PyTorch's ``state_dict`` does: the file holds one equal copy per
@@ -14,11 +24,16 @@ equal arrays in the places that were tied (tie them again by assignment if you n
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
-import tempfile
+import re
+import secrets
+import stat
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -27,8 +42,14 @@ from tinygrad_mlp.nn import MLP, Module
 __all__ = ["save", "load", "load_model", "torch_state_dict"]
 
 _FORMAT = "tinygrad_mlp/1"
+_TMP_SUFFIX = ".tmp-tinygrad_mlp"
+_STALE_AFTER = 60.0  # seconds: an older temporary of the same target is a killed save's
+# load_model refuses architectures beyond these before building anything (load has no limits)
+_MAX_LAYERS = 10_000
+_MAX_WIDTH = 2**24
 
 
+# --------------------------------------------------------------------------- saving
 def _architecture(model: Module) -> dict[str, Any] | None:
     if not isinstance(model, MLP):
         return None
@@ -51,7 +72,10 @@ def save(model: Module, path: str | os.PathLike[str]) -> None:
     """Write the model's parameters (and an MLP's architecture) to a ``.safetensors`` file.
 
     One array per name of :meth:`~tinygrad_mlp.nn.Module.state_dict`: a tied parameter is
-    written once under each of its names.
+    written once under each of its names.  The file is written to a temporary in the same
+    folder and renamed into place: a failed or interrupted save leaves the previous file as it
+    was and no temporary behind.  A new file gets the usual permissions (``0666`` less the
+    umask); an existing one keeps its own (a ``0600`` file stays private).
 
     >>> import tempfile, os
     >>> model = MLP(2, [3, 1], seed=0)
@@ -62,58 +86,250 @@ def save(model: Module, path: str | os.PathLike[str]) -> None:
     from safetensors.numpy import save as st_save
 
     arch = _architecture(model)
-    # safetensors writes garbage for non-contiguous arrays (a transposed weight, say)
-    tensors = {k: np.ascontiguousarray(v) for k, v in model.state_dict().items()}
+    # safetensors writes garbage for non-contiguous arrays (a transposed weight, say);
+    # np.ascontiguousarray would turn a scalar parameter's 0-d array into shape (1,)
+    tensors = {k: np.require(v, requirements="C") for k, v in model.state_dict().items()}
     metadata = {"format": _FORMAT}
     if arch is not None:
         metadata["architecture"] = json.dumps(arch)
     blob = st_save(tensors, metadata=metadata)
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent or ".")
+    _remove_stale_temporaries(path)  # before writing: they may be what fills the disk
     try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a saved model is an ordinary file
+        mode: int | None = (stat.S_IMODE(os.stat(path).st_mode) & 0o777
+                            if path.is_file() else None)
+    except OSError:
+        mode = None
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{_TMP_SUFFIX}"
+    done = False
+    try:
+        # a new file: 0666 less the umask, as any new file; an existing one's mode is set below
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                     0o666 if mode is None else 0o600)
         with os.fdopen(fd, "wb") as f:
+            if mode is not None:
+                os.chmod(tmp, mode)
             f.write(blob)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        done = True
+    finally:  # any exception, KeyboardInterrupt included
+        if not done:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _remove_stale_temporaries(path: Path) -> None:
+    """Delete temporaries of saves to ``path`` that were killed (their process is gone) or
+    that are over a minute old; only names of exactly :func:`save`'s pattern for this path."""
+    pattern = re.compile(re.escape(f".{path.name}.") + r"([1-9][0-9]{0,9})\.[0-9a-f]{8}"
+                         + re.escape(_TMP_SUFFIX))
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return
+    now = time.time()
+    for entry in entries:
+        match = pattern.fullmatch(entry.name)
+        if match is None:
+            continue
+        with contextlib.suppress(OSError):
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            old = now - entry.stat(follow_symlinks=False).st_mtime > _STALE_AFTER
+            if old or not _process_exists(int(match.group(1))):
+                os.unlink(entry.path)
 
 
-def _read(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    from safetensors import SafetensorError
-    from safetensors.numpy import load as st_load
+def _process_exists(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":  # os.kill would terminate it on Windows: rely on the age alone
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    except (OverflowError, OSError):
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- reading
+class _Tensor(NamedTuple):
+    dtype: str
+    shape: tuple[int, ...]
+    start: int  # offset of the first byte in the file
+    nbytes: int
+
+
+class _Header(NamedTuple):
+    tensors: dict[str, _Tensor]
+    metadata: dict[str, str]
+
+
+def _bf16(raw: np.ndarray) -> np.ndarray:  # the top half of a float32: exact by shifting
+    return (raw.view("<u2").astype(np.uint32) << 16).view(np.float32)
+
+
+def _f8_e5m2(raw: np.ndarray) -> np.ndarray:  # the top byte of a float16
+    return (raw.astype(np.uint16) << 8).view(np.float16).astype(np.float32)
+
+
+def _e4m3_table() -> np.ndarray:
+    """All 256 float8 E4M3 (``float8_e4m3fn``: bias 7, no infinities, NaN at S.1111.111)."""
+    table = np.empty(256, np.float32)
+    for byte in range(256):
+        exponent, mantissa = (byte >> 3) & 0xF, byte & 0x7
+        if exponent == 0xF and mantissa == 0x7:
+            value = math.nan
+        elif exponent == 0:
+            value = mantissa / 8 * 2.0**-6
+        else:
+            value = (1 + mantissa / 8) * 2.0 ** (exponent - 7)
+        table[byte] = -value if byte & 0x80 else value
+    return table
+
+
+_E4M3 = _e4m3_table()
+
+# safetensors dtype -> (bytes per element, exact conversion of the raw little-endian bytes)
+_CONVERT: dict[str, tuple[int, Any]] = {
+    "F64": (8, lambda raw: raw.view("<f8").astype(np.float64, copy=False)),
+    "F32": (4, lambda raw: raw.view("<f4").astype(np.float32, copy=False)),
+    "F16": (2, lambda raw: raw.view("<f2").astype(np.float32)),
+    "BF16": (2, _bf16),
+    "F8_E5M2": (1, _f8_e5m2),
+    "F8_E4M3": (1, lambda raw: _E4M3[raw]),
+    "I8": (1, lambda raw: raw.view("i1").astype(np.float32)),
+    "U8": (1, lambda raw: raw.astype(np.float32)),
+    "I16": (2, lambda raw: raw.view("<i2").astype(np.float32)),
+    "U16": (2, lambda raw: raw.view("<u2").astype(np.float32)),
+    "I32": (4, lambda raw: raw.view("<i4").astype(np.float64)),
+    "U32": (4, lambda raw: raw.view("<u4").astype(np.float64)),
+    "I64": (8, lambda raw: _exact_float64(raw.view("<i8"))),
+    "U64": (8, lambda raw: _exact_float64(raw.view("<u8"))),
+}
+
+
+def _exact_float64(ints: np.ndarray) -> np.ndarray | None:
+    """``ints`` as float64, or None if some value has no exact float64 (2**53 + 1, say)."""
+    out = ints.astype(np.float64)
+    # clamp below 2**63 (2**64): a value that rounded up to it would not cast back
+    cap = np.nextafter(2.0**63 if ints.dtype.kind == "i" else 2.0**64, 0)
+    back = np.minimum(out, cap).astype(ints.dtype)
+    return out if np.array_equal(back, ints) else None
+
+
+def _header(path: str | os.PathLike[str]) -> _Header:
+    """The names, dtypes, shapes and offsets of the tensors in ``path``, and its metadata;
+    reads the header only."""
+    from safetensors import SafetensorError, safe_open
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no model file at {path}")
-    blob = path.read_bytes()
     try:
-        tensors = st_load(blob)
-        header_len = int.from_bytes(blob[:8], "little")
-        header = json.loads(blob[8:8 + header_len])
-    except (SafetensorError, ValueError, json.JSONDecodeError, UnicodeDecodeError) as e:
+        with safe_open(str(path), framework="numpy"):  # validates the header and the offsets
+            pass
+        with open(path, "rb") as f:
+            length = int.from_bytes(f.read(8), "little")
+            header = json.loads(f.read(length))
+        metadata = header.pop("__metadata__", None) or {}
+        tensors = {}
+        for name, info in header.items():
+            begin, end = info["data_offsets"]
+            tensors[name] = _Tensor(info["dtype"], tuple(info["shape"]), 8 + length + begin,
+                                    end - begin)
+        if not isinstance(metadata, dict):
+            raise ValueError("the metadata is not a mapping")
+    except (SafetensorError, ValueError, KeyError, TypeError, AttributeError,
+            UnicodeDecodeError) as e:
         raise ValueError(f"{path} is not a valid safetensors file (truncated or corrupt?): {e}") \
             from None
-    return tensors, header.get("__metadata__") or {}
+    return _Header(tensors, metadata)
+
+
+def _listing(names: list[str], most: int = 10) -> str:
+    shown = ", ".join(names[:most])
+    return shown if len(names) <= most else f"{shown} and {len(names) - most} more"
+
+
+def _check_fits(path: Any, header: _Header, expected: dict[str, tuple[int, ...]],
+                where: str) -> None:
+    """Refuse (ValueError) unless the file holds exactly the ``expected`` names and shapes in
+    dtypes that convert exactly; looks at the header only."""
+    problems, unreadable = [], []
+    missing = [name for name in expected if name not in header.tensors]
+    unexpected = [name for name in header.tensors if name not in expected]
+    if missing:
+        problems.append(f"missing keys: {_listing(missing)}")
+    if unexpected:
+        problems.append(f"unexpected keys: {_listing(unexpected)}")
+    for name, shape in expected.items():
+        tensor = header.tensors.get(name)
+        if tensor is None:
+            continue
+        if tensor.shape != shape:
+            problems.append(f"{name}: shape {tensor.shape} in the file, {shape} in {where}")
+        if tensor.dtype not in _CONVERT:
+            unreadable.append(f"{name} is {tensor.dtype}")
+    if unreadable:
+        problems.append(f"dtypes that do not convert exactly to float32 or float64: "
+                        f"{_listing(unreadable)} (readable: {', '.join(_CONVERT)})")
+    if problems:
+        shown = problems[:10] + ([f"and {len(problems) - 10} more"] if len(problems) > 10 else [])
+        raise ValueError(f"{path}: the file does not fit {where}: {'; '.join(shown)}")
+
+
+def _read_tensors(path: Any, header: _Header) -> dict[str, np.ndarray]:
+    """Every tensor of the (checked) header as a float32/float64 array, read one at a time."""
+    out = {}
+    with open(path, "rb", buffering=0) as f:
+        for name, tensor in header.tensors.items():
+            size, convert = _CONVERT[tensor.dtype]
+            if tensor.nbytes != size * math.prod(tensor.shape):
+                raise ValueError(f"{path} is not a valid safetensors file (truncated or "
+                                 f"corrupt?): {name} has the wrong number of bytes")
+            raw = np.empty(tensor.nbytes, np.uint8)
+            view, got = memoryview(raw), 0
+            f.seek(tensor.start)
+            while got < tensor.nbytes:
+                n = f.readinto(view[got:])
+                if not n:
+                    raise ValueError(f"{path} is not a valid safetensors file (truncated or "
+                                     f"corrupt?): it ends inside {name}")
+                got += n
+            del view
+            array = convert(raw)
+            if array is None:
+                raise ValueError(f"{path}: {name}: dtype {tensor.dtype} holds integers that "
+                                 "float64 cannot hold exactly (odd ones beyond 2**53, say)")
+            out[name] = array.reshape(tensor.shape)
+    return out
+
+
+def _load_checked(model: Module, path: Any, header: _Header) -> None:
+    tensors = _read_tensors(path, header)
+    try:
+        model.load_state_dict(tensors)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
 
 
 def load(model: Module, path: str | os.PathLike[str]) -> Module:
     """Load parameters from ``path`` into ``model``, all or nothing; returns the model.
 
-    A missing, truncated or corrupt file, or one whose names or shapes do not match the model,
-    raises an error and leaves the model untouched.  The arrays are copied into the model's
-    existing parameters, so a model with tied weights stays tied (the file must then hold
-    equal arrays under the tied names, as :func:`save` writes them).
+    A missing, truncated or corrupt file, or one whose names, shapes or dtypes do not match the
+    model, raises an error and leaves the model untouched; names, shapes and dtypes are checked
+    from the file's header before any tensor is read.  Tensors stored as float16, bfloat16,
+    float8 (E4M3, E5M2) or integers are converted exactly (integers beyond 2**53 are refused).
+    The arrays are copied into the model's existing parameters, so a model with tied weights
+    stays tied (the file must then hold equal arrays under the tied names, as :func:`save`
+    writes them).
 
     >>> import tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "m.safetensors")
@@ -122,16 +338,55 @@ def load(model: Module, path: str | os.PathLike[str]) -> Module:
     >>> bool((other.layers[0].W.data == MLP(2, [3, 1], seed=0).layers[0].W.data).all())
     True
     """
-    tensors, _ = _read(path)
-    try:
-        model.load_state_dict(tensors)
-    except ValueError as e:
-        raise ValueError(f"{path}: {e}") from None
+    header = _header(path)
+    expected = {name: p.shape for name, p in model.named_parameters(remove_duplicate=False)}
+    _check_fits(path, header, expected, "the model")
+    _load_checked(model, path, header)
     return model
+
+
+def _is_size(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _declared(path: Any, metadata: dict[str, str]) -> dict[str, Any]:
+    """The architecture in the metadata, checked for types and limits."""
+    if "architecture" not in metadata:
+        raise ValueError(f"{path} holds no architecture; build the model and use load(model, path)")
+    try:
+        arch = json.loads(metadata["architecture"])
+        nin, nouts = arch["nin"], arch["nouts"]
+        activation, output_activation, dtype = (
+            arch["activation"], arch["output_activation"], arch["dtype"])
+    except (KeyError, TypeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: the architecture metadata is malformed: {e!r}") from None
+    problem = None
+    if not _is_size(nin):
+        problem = f"nin must be a positive int, got {nin!r}"
+    elif not isinstance(nouts, list) or not nouts or not all(_is_size(n) for n in nouts):
+        problem = f"nouts must be a non-empty list of positive ints, got {str(nouts)[:80]}"
+    elif not all(isinstance(a, str) or a is None for a in (activation, output_activation)):
+        problem = "the activations must be names"
+    elif dtype not in ("float32", "float64"):
+        problem = f"dtype must be float32 or float64, got {str(dtype)[:40]!r}"
+    if problem:
+        raise ValueError(f"{path}: the architecture metadata is malformed: {problem}")
+    if len(nouts) > _MAX_LAYERS or max(nin, *nouts) > _MAX_WIDTH:
+        raise ValueError(
+            f"{path}: the architecture metadata declares {len(nouts)} layers of up to "
+            f"{max(nin, *nouts)} units, more than load_model accepts ({_MAX_LAYERS} layers of "
+            f"up to {_MAX_WIDTH} units); build the model and use load(model, path)")
+    return {"nin": nin, "nouts": nouts, "activation": activation,
+            "output_activation": output_activation, "dtype": dtype}
 
 
 def load_model(path: str | os.PathLike[str]) -> MLP:
     """Rebuild the MLP saved in ``path`` (architecture from the metadata) with its weights.
+
+    The declared architecture is checked against the names and shapes of the stored tensors
+    before anything is built, so a file cannot make it allocate more than the weights it holds;
+    more than 10,000 layers or 2**24 units in a layer are refused (build such a model yourself
+    and use :func:`load`).  Dtypes are converted as by :func:`load`.
 
     The file records no ties: a model saved with tied weights comes back untied, each place
     with its own parameter holding the same values (as in PyTorch).  To keep the tie, build
@@ -143,22 +398,24 @@ def load_model(path: str | os.PathLike[str]) -> MLP:
     >>> load_model(path)
     MLP(2 -> 4 tanh -> 1 linear)  # 17 parameters
     """
-    tensors, metadata = _read(path)
-    if "architecture" not in metadata:
-        raise ValueError(f"{path} holds no architecture; build the model and use load(model, path)")
+    header = _header(path)
+    arch = _declared(path, header.metadata)
+    sizes = [arch["nin"]] + arch["nouts"]
+    expected: dict[str, tuple[int, ...]] = {}  # the names and shapes of MLP.state_dict()
+    for i, nout in enumerate(arch["nouts"]):
+        expected[f"layers.{i}.W"] = (nout, sizes[i])
+        expected[f"layers.{i}.b"] = (nout,)
+    _check_fits(path, header, expected, "the architecture metadata")
     try:
-        arch = json.loads(metadata["architecture"])
         model = MLP(arch["nin"], arch["nouts"], activation=arch["activation"],
                     output_activation=arch["output_activation"], dtype=arch["dtype"])
-    except (KeyError, TypeError, json.JSONDecodeError) as e:
-        raise ValueError(f"{path}: the architecture metadata is malformed: {e}") from None
-    try:
-        model.load_state_dict(tensors)
-    except ValueError as e:
+    except (ValueError, TypeError) as e:
         raise ValueError(f"{path}: {e}") from None
+    _load_checked(model, path, header)
     return model
 
 
+# --------------------------------------------------------------------------- PyTorch
 def torch_state_dict(model: MLP, tensors: bool = False) -> dict[str, Any]:
     """The parameters under the names of an ``nn.Sequential`` of ``nn.Linear`` and activations.
 

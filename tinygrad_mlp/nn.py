@@ -156,20 +156,24 @@ class Module:
     def forward(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
+    def named_parameters(self, prefix: str = "", remove_duplicate: bool = True,
+                         ) -> Iterator[tuple[str, Value]]:
         """Yield ``(name, parameter)`` pairs with dotted names like ``layers.0.W`` or ``w.0``.
 
         A parameter held in two places (tied weights) is yielded once, under its first name,
-        as in PyTorch.
+        as in PyTorch; with ``remove_duplicate=False``, under each of its names (the names of
+        :meth:`state_dict`).
 
         >>> m = MLP(3, [3, 3, 1], seed=0)
         >>> m.layers[1].W = m.layers[0].W  # tie: one parameter, two places
         >>> [name for name, _ in m.named_parameters()]
         ['layers.0.W', 'layers.0.b', 'layers.1.b', 'layers.2.W', 'layers.2.b']
+        >>> len(list(m.named_parameters(remove_duplicate=False)))
+        6
         """
         seen: set[Value] = set()
         for name, item in _walk(self, prefix):
-            if isinstance(item, Value) and item not in seen:
+            if isinstance(item, Value) and (not remove_duplicate or item not in seen):
                 seen.add(item)
                 yield name, item
 
@@ -219,8 +223,8 @@ class Module:
         >>> sorted(Layer(2, 3, seed=0).state_dict())
         ['W', 'b']
         """
-        return {name: np.array(item.data, copy=True)
-                for name, item in _walk(self) if isinstance(item, Value)}
+        return {name: np.array(p.data, copy=True)
+                for name, p in self.named_parameters(remove_duplicate=False)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Copy arrays into the parameters by name, all or nothing.
@@ -242,7 +246,7 @@ class Module:
             if not isinstance(key, str):
                 raise argument_error(TypeError, "load_state_dict", "every key of state",
                                      "a parameter name (str)", key)
-        params = {name: item for name, item in _walk(self) if isinstance(item, Value)}
+        params = dict(self.named_parameters(remove_duplicate=False))
         problems = []
         missing = [k for k in params if k not in state]
         unexpected = [k for k in state if k not in params]
