@@ -314,3 +314,32 @@ def test_every_operation_has_second_derivatives_matching_pytorch(name):
 def test_every_built_in_operation_can_be_differentiated_twice():
     missing = [n for n, op in OPERATIONS.items() if not hasattr(op.function, "backward_graph")]
     assert missing == []
+
+
+def _first_order(op, sample, rng):
+    """``v -> sum(w * d(c * op(v))/dv)``: a function whose second derivatives are the
+    operation's third derivatives."""
+    from tinygrad_mlp.engine import grad
+
+    def fn(*values):
+        out = op.run_sample(sample, list(values))
+        c = rng_c if out.shape == () else np.broadcast_to(rng_c, out.shape)
+        gs = grad(out, list(values), grad_outputs=c, create_graph=True, allow_unused=True)
+        terms = [(g * w).sum() for g, w in zip(gs, ws) if g is not None and g.requires_grad]
+        return sum(terms) if terms else Value(0.0)
+    rng_c = float(rng.uniform(0.5, 1.5))
+    ws = [rng.uniform(0.5, 1.5, size=np.shape(x)) for x in sample.inputs]
+    return fn
+
+
+@pytest.mark.parametrize("name", sorted(n for n, op in OPERATIONS.items()
+                                        if hasattr(op.function, "backward_graph")))
+def test_every_operation_passes_gradgradcheck_for_second_and_third_derivatives(name):
+    from tinygrad_mlp import gradgradcheck
+
+    op = OPERATIONS[name]
+    for k, sample in enumerate(_samples(op)):
+        values = [Value(x, label=f"in{i}") for i, x in enumerate(sample.inputs)]
+        assert gradgradcheck(lambda *v, s=sample: op.run_sample(s, list(v)), values), (name, k)
+        third = _first_order(op, sample, np.random.default_rng(k))
+        assert gradgradcheck(third, values, atol=1e-4), (name, k, "third")

@@ -14,10 +14,11 @@ from tinygrad_mlp.engine import (
     Value,
     detect_anomaly,
     enable_grad,
+    grad,
     is_grad_enabled,
     no_grad,
 )
-from tinygrad_mlp.gradcheck import GradcheckError, gradcheck
+from tinygrad_mlp.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from tinygrad_mlp.nn import MLP, Layer, Module, Neuron
 
 __version__ = "0.1.0"
@@ -34,7 +35,9 @@ __all__ = [
     "__version__",
     "detect_anomaly",
     "enable_grad",
+    "grad",
     "gradcheck",
+    "gradgradcheck",
     "is_grad_enabled",
     "no_grad",
 ]

@@ -1,4 +1,5 @@
-"""Numeric gradient check: compare ``backward()`` with central finite differences."""
+"""Numeric gradient checks: ``backward()`` against central finite differences, and second
+derivatives (``create_graph=True``) against central differences of the first-order gradient."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from typing import Any
 import numpy as np
 
 from tinygrad_mlp.checks import argument_error, check_callable, check_number, check_sequence
-from tinygrad_mlp.engine import Value, no_grad
+from tinygrad_mlp.engine import Value, enable_grad, grad, no_grad
 
-__all__ = ["gradcheck", "GradcheckError"]
+__all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
 
 # Up to this many output elements the whole Jacobian is checked, one output element at a time;
 # beyond it, one fixed random weighting of the outputs (checks the same thing almost surely).
@@ -28,6 +29,7 @@ class GradcheckError(AssertionError):
     def __init__(
         self, input_index: int, label: str, element: tuple[int, ...], analytic: float,
         numeric: float, output_element: tuple[int, ...] | None = None, weighted: bool = False,
+        what: str = "gradient",
     ) -> None:
         self.input_index = input_index
         self.element = element
@@ -42,7 +44,7 @@ class GradcheckError(AssertionError):
         elif weighted:
             of = " of sum(c * output) for fixed random weights c"
         super().__init__(
-            f"gradient mismatch for {name}{where}{of}: analytic {analytic!r}, numeric {numeric!r}"
+            f"{what} mismatch for {name}{where}{of}: analytic {analytic!r}, numeric {numeric!r}"
         )
 
 
@@ -82,20 +84,7 @@ def gradcheck(
     >>> gradcheck(lambda a, b: (a * b + a).tanh(), [a, b])
     True
     """
-    fn = check_callable("gradcheck", "fn", fn)
-    if isinstance(inputs, Value):  # a tensor Value is a sequence of rows: never what is meant
-        raise argument_error(TypeError, "gradcheck", "inputs", "a list of Values ([x], not x)",
-                             inputs)
-    inputs = check_sequence("gradcheck", "inputs", inputs, "a list of Values")
-    if not inputs:
-        raise ValueError("gradcheck: inputs must hold at least one Value, got an empty list "
-                         "(nothing would be checked)")
-    for i, v in enumerate(inputs):
-        if not isinstance(v, Value):
-            raise argument_error(TypeError, "gradcheck", f"input {i}", "a Value", v)
-    eps = check_number("gradcheck", "eps", eps, low=0, low_open=True)
-    atol = check_number("gradcheck", "atol", atol, low=0)
-    rtol = check_number("gradcheck", "rtol", rtol, low=0)
+    fn, inputs, eps, atol, rtol = _arguments("gradcheck", fn, inputs, eps, atol, rtol)
     saved = {v: (v.data, _grad_or_none(v)) for v in inputs}
     leaves: list[Value] = []
     try:
@@ -113,6 +102,93 @@ def gradcheck(
             v.data = data
             v.grad = grad  # (after data: the setter casts to the data's dtype; None clears)
     return True
+
+
+def _arguments(name: str, fn: Any, inputs: Any, eps: Any, atol: Any, rtol: Any) -> tuple:
+    """The arguments of a check, validated (the same rules for gradcheck and gradgradcheck)."""
+    fn = check_callable(name, "fn", fn)
+    if isinstance(inputs, Value):  # a tensor Value is a sequence of rows: never what is meant
+        raise argument_error(TypeError, name, "inputs", "a list of Values ([x], not x)", inputs)
+    inputs = check_sequence(name, "inputs", inputs, "a list of Values")
+    if not inputs:
+        raise ValueError(f"{name}: inputs must hold at least one Value, got an empty list "
+                         "(nothing would be checked)")
+    for i, v in enumerate(inputs):
+        if not isinstance(v, Value):
+            raise argument_error(TypeError, name, f"input {i}", "a Value", v)
+    eps = check_number(name, "eps", eps, low=0, low_open=True)
+    atol = check_number(name, "atol", atol, low=0)
+    rtol = check_number(name, "rtol", rtol, low=0)
+    return fn, list(inputs), eps, atol, rtol
+
+
+def gradgradcheck(
+    fn: Callable[..., Value],
+    inputs: Sequence[Value],
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+) -> bool:
+    """Check the second derivatives of ``fn`` (``backward(create_graph=True)``) numerically.
+
+    As ``torch.autograd.gradgradcheck``: with fixed random weights ``c`` for the output and
+    ``u`` for the gradients, the analytic derivative of ``sum(u * d(c * out)/d inputs)`` (a
+    Hessian-vector product, from backpropagating through the graph of the gradient) is compared
+    with central differences of the analytic first-order gradient — not second differences of
+    ``fn`` itself, which drown in rounding at these tolerances.  Every element of every input
+    is checked; inputs are converted to float64 for the check and restored afterwards, and no
+    ``.grad`` changes.  Returns ``True`` or raises :class:`GradcheckError` naming the input
+    and element.
+
+    >>> x = Value(np.array([0.3, -1.2]), label="x")
+    >>> gradgradcheck(lambda x: (x * x.tanh()).sum(), [x])
+    True
+    """
+    fn, inputs, eps, atol, rtol = _arguments("gradgradcheck", fn, inputs, eps, atol, rtol)
+    saved = [(v, v.data) for v in inputs]
+    try:
+        for v in inputs:
+            v.data = v.data if type(v.data) is float else v.data.astype(np.float64)
+        _check_second(fn, inputs, eps, atol, rtol)
+    finally:
+        for v, data in saved:
+            v.data = data
+    return True
+
+
+def _check_second(fn: Callable[..., Value], inputs: list[Value], eps: float, atol: float,
+                  rtol: float) -> None:
+    rng = np.random.default_rng(0)
+    shape = _call(fn, inputs).shape
+    c = rng.uniform(0.5, 1.5, shape) * rng.choice([-1, 1], shape)
+    c = float(c) if shape == () else c
+    u = [rng.uniform(0.5, 1.5, v.shape) * rng.choice([-1, 1], v.shape) for v in inputs]
+    wanted = [v for v in inputs if v.requires_grad]
+
+    def weighted_gradient(create_graph: bool) -> Any:  # sum(u * d(c * out)/d inputs)
+        firsts = grad(_call(fn, inputs), wanted, c, create_graph=create_graph, allow_unused=True)
+        terms = [g * uv for g, uv, v in zip(firsts, u, wanted) if g is not None]
+        if not create_graph:
+            return Value(float(sum(np.sum(t) for t in terms)), requires_grad=False)
+        return sum(t.sum() for t in terms) if terms else None
+
+    with enable_grad():
+        total = weighted_gradient(True)
+        hvp = [None] * len(wanted)
+        if total is not None and total.requires_grad:
+            hvp = list(grad(total, wanted, allow_unused=True))
+
+    def numeric_fn(*_: Any) -> Value:
+        with enable_grad():
+            return weighted_gradient(False)
+
+    for v, h in zip(wanted, hvp):
+        i = inputs.index(v)
+        analytic = np.zeros(v.shape) if h is None else np.asarray(getattr(h, "data", h), float)
+        for idx, column in _numeric(numeric_fn, inputs, v, eps):
+            a, n = float(analytic[idx]), float(column)
+            if not np.isclose(a, n, atol=atol, rtol=rtol):
+                raise GradcheckError(i, v.label, idx, a, n, what="second-derivative")
 
 
 def _grad_or_none(v: Value) -> Any:
