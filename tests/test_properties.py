@@ -18,11 +18,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from tinygrad_mlp import Value, gradcheck
+from tinygrad_mlp import Value, gradcheck, gradgradcheck
 
 UNARY = ["neg", "relu", "leaky_relu", "abs", "tanh", "sigmoid", "exp", "log", "sqrt"]
 POW_EXPONENTS = [2, 3, 0.5, 1.5, -1.0, -0.5]
@@ -379,3 +379,13 @@ def test_scalar_path_agrees_with_tensor_path(program, columns):
         for s, v in zip(inputs, vec_inputs):
             assert type(s.grad) is float
             assert math.isclose(s.grad, v.grad[i], rel_tol=1e-9, abs_tol=1e-9), (s.grad, v.grad)
+
+
+@settings(max_examples=60)
+@given(program=programs, inputs=leaf_values())
+def test_second_derivatives_match_finite_differences_of_the_gradient(program, inputs):
+    # (the Hessian-vector product through the graph of the gradient, on the same programs)
+    tree = Tree(program, inputs)
+    out = tree()
+    assert np.all(np.isfinite(out.data))
+    assert gradgradcheck(tree, tree.leaves(), atol=1e-4, rtol=1e-3)

@@ -398,10 +398,10 @@ class Pow(_Arithmetic):
         a, b = ctx.parents
         need_a, need_b = ctx.needs_input_grad
         ga = gb = None
-        # where the first-order backward puts 0 (b = 0; a = 0 with b >= 0), a constant 1 is
-        # added to the base so that the same formula stays finite and gives 0 there
+        # where the formula is 0 * inf (a = 0 with b = 0; a = 0 with b >= 0 in log a), and the
+        # first-order backward puts 0, a constant 1 is added to the base: finite, and 0 there
         if need_a:
-            ga = grad * b * (a + _constant_where(b.data == 0, a)) ** (b - 1.0)
+            ga = grad * b * (a + _constant_where((a.data == 0) & (b.data == 0), a)) ** (b - 1.0)
         if need_b:
             gb = grad * ctx * (a + _constant_where((a.data == 0) & (b.data >= 0), a)).log()
         return ga, gb
