@@ -14,8 +14,10 @@ Floats and arrays travel bit-exactly (NaN, inf and -0.0 included): a Python floa
 its 8 bytes, an array as dtype, shape and the base64 of its bytes (see :func:`encode`).
 
 A program is plain data: ``{"instrs": [...], "root": {"terms": [[node, weight], ...],
-"passes": n}}``.  Each instruction that makes a node appends it to the list of nodes, and later
-instructions refer to earlier nodes by their number.  An operand is ``{"node": i}``,
+"passes": n}}``, plus ``"second": {...}`` for a program that takes its first-order gradients
+with a graph and differentiates them again (see :func:`run_program` and
+:func:`_second_order`).  Each instruction that makes a node appends it to the list of nodes,
+and later instructions refer to earlier nodes by their number.  An operand is ``{"node": i}``,
 ``{"num": <float.hex>}``, ``{"int": n}`` or ``{"array": <encoded array>}``.
 
 Instructions ``{"op": "no_grad"}`` and ``{"op": "enable_grad"}`` open a region and
@@ -23,8 +25,9 @@ Instructions ``{"op": "no_grad"}`` and ``{"op": "enable_grad"}`` open a region a
 
 An exception raised by a program is reported (its type name and message), never fatal: the
 worker goes on with the next request.  ``ENGINE_WORKER_SELFTEST_PERTURB=1`` in the environment
-makes the worker change the first leaf gradient it reports by 1e-3 (relative); only the harness's own
-self-test sets it, to prove that the comparison can fail.
+makes the worker change the first leaf gradient it reports by 1e-3 (relative), ``=second`` the
+first second-order leaf gradient; only the harness's own self-tests set it, to prove that the
+comparison can fail.
 """
 
 from __future__ import annotations
@@ -96,6 +99,31 @@ def _functions() -> dict[str, Any]:
             (x,) = ctx.saved_values
             return grad * np.cos(x)
 
+        @staticmethod
+        def backward_graph(ctx, grad):
+            (x,) = ctx.parents
+            return grad * Cos.apply(x)
+
+    class Cos(Function):
+        """cos(x): only Sin's ``backward_graph`` makes it (and Cos's own makes a Sin)."""
+
+        symbol = "cos"
+
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return np.cos(x)
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_values
+            return -(grad * np.sin(x))
+
+        @staticmethod
+        def backward_graph(ctx, grad):
+            (x,) = ctx.parents
+            return -(grad * Sin.apply(x))
+
     class Scale(Function):
         """x * k for a number k passed through: keeps k as an attribute of ctx."""
 
@@ -107,6 +135,11 @@ def _functions() -> dict[str, Any]:
 
         @staticmethod
         def backward(ctx, grad):
+            assert ctx.note == "scaled"
+            return grad * ctx.k, None
+
+        @staticmethod
+        def backward_graph(ctx, grad):
             assert ctx.note == "scaled"
             return grad * ctx.k, None
 
@@ -129,6 +162,24 @@ def _functions() -> dict[str, Any]:
             _, need_x, need_y = ctx.needs_input_grad
             return None, grad * ctx.alpha if need_x else None, grad if need_y else None
 
+        @staticmethod
+        def backward_graph(ctx, grad):
+            _, need_x, need_y = ctx.needs_input_grad
+            return None, grad * ctx.alpha if need_x else None, grad if need_y else None
+
+    class Cube(Function):
+        """x ** 3 with a ``backward`` only: ``create_graph=True`` through it must raise."""
+
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x * x
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_values
+            return grad * 3 * x * x
+
     class Tap(Function):
         """The identity; its backward passes on the absolute value of the gradient.
 
@@ -143,7 +194,7 @@ def _functions() -> dict[str, Any]:
         def backward(ctx, grad):
             return abs(grad) if type(grad) is float else np.abs(grad)
 
-    return {"Sin": Sin, "Scale": Scale, "Axpy": Axpy, "Tap": Tap}
+    return {"Sin": Sin, "Cos": Cos, "Scale": Scale, "Axpy": Axpy, "Cube": Cube, "Tap": Tap}
 
 
 # --------------------------------------------------------------------------- programs
@@ -271,44 +322,217 @@ def run_program(program: dict[str, Any], fns: dict[str, Any]) -> dict[str, Any]:
     the tolerance: there every use of a node goes through ``Tap`` (identity forward, absolute
     value backward), so each node's grad becomes the sum of the absolute values of its
     consumers' contributions, with absolute values fed on upstream (the issue's S).
+
+    A program with a ``"second"`` part takes first-order gradients with a graph instead
+    (``backward(create_graph=True)`` ``passes`` times, or ``grad(root, leaves,
+    create_graph=True)``), then differentiates a second root built from them (see
+    :func:`_second_order`).  Its nodes' ``grad`` are then the first-order ones (a Value's data),
+    ``None`` where there is none (reading it would make a zero one), and the answer has
+    ``"firsts"`` (each leaf's first-order gradient) and ``"second"`` (the second pass).
+    The tap run stays first-order: it gives S for the first-order gradients.
     """
+    import tinygrad_mlp as tg
+    from tinygrad_mlp.engine.base import ValueBase
+
+    second = program.get("second")
     nodes, consts, root = _build(program, fns, taps=False)
     passes = program["root"]["passes"]
-    for _ in range(passes):
-        root.backward()
+    leaf_numbers = [i for i, v in enumerate(nodes) if v.is_leaf and v.requires_grad]
+    leaves = [nodes[i] for i in leaf_numbers]  # grad()'s inputs
+    firsts: list[Any] | None = None
+    if second is None:
+        for _ in range(passes):
+            root.backward()
+    elif second["how"] == "grad":
+        firsts = list(tg.grad(root, leaves, create_graph=True, allow_unused=True))
+    else:
+        for _ in range(passes):
+            root.backward(create_graph=True)
+        firsts = [v.grad if v.has_grad else None for v in leaves]
     has_grad = [v.has_grad for v in nodes]  # before reading .grad, which makes a zero one
     report = []
     for v, hg in zip(nodes, has_grad):
+        g = v.grad if hg or second is None else None
         report.append({
             "data": encode(v.data),
-            "grad": encode(v.grad),
+            "grad": encode(g.data if isinstance(g, ValueBase) else g),
+            "grad_is_value": isinstance(g, ValueBase),
             "has_grad": hg,
             "requires_grad": v.requires_grad,
             "is_leaf": v.is_leaf,
             "op": v.op,
         })
-    if os.environ.get("ENGINE_WORKER_SELFTEST_PERTURB") == "1":
+    perturb = os.environ.get("ENGINE_WORKER_SELFTEST_PERTURB")
+    if perturb == "1":
         for v, r in zip(nodes, report):
             if v.is_leaf and v.requires_grad:
-                g = v.grad
-                r["grad"] = encode(g + (1e-3 * (1 + abs(g))).astype(g.dtype)
-                                   if type(g) is np.ndarray else g + 1e-3 * (1 + abs(g)))
+                r["grad"] = encode(_perturbed(decode(r["grad"])))
                 break
-    consts_unchanged = all(a.tobytes() == before for a, before in consts)
-    answer = {
-        "ok": True,
-        "nodes": report,
-        "root": encode(root.data),
-        "consts_unchanged": consts_unchanged,
-    }
+    answer: dict[str, Any] = {"ok": True, "nodes": report, "root": encode(root.data)}
+    second_scales: list[Any] = []
+    if firsts is not None:
+        answer["leaves"] = leaf_numbers
+        answer["firsts"] = [None if g is None else {
+            "data": encode(g.data),
+            "is_value": isinstance(g, ValueBase),
+            # the gradient's graph, operands first: op, derivative_order, requires_grad
+            "graph": [[n.op, n.derivative_order, n.requires_grad] for n in g.graph()],
+        } for g in firsts]
+        answer["second"], second_scales = _second_order(second, nodes, leaves, firsts, consts)
+        if perturb == "second":
+            for r in answer["second"].get("nodes", []):
+                if r["is_leaf"] and r["has_grad"]:
+                    r["grad"] = encode(_perturbed(decode(r["grad"])))
+                    break
+    answer["consts_unchanged"] = all(a.tobytes() == before for a, before in consts)
     try:
         s_nodes, _, s_root = _build(program, fns, taps=True)
         for _ in range(passes):
             s_root.backward()
-        answer["scale"] = [encode(v.grad) for v in s_nodes]
+        scale = [v.grad for v in s_nodes]
+        answer["scale"] = [encode(s) for s in scale]
+        for r, s2 in zip(answer.get("second", {}).get("nodes", []), second_scales):
+            if r["grad_is_value"]:  # a leaf that kept its first-order gradient: S1 + S2
+                s1 = scale[r["node"]]
+                s2 = s1 + s2 if s2 is not None else s1
+            r["scale"] = encode(s2)
     except Exception as exc:  # the program ran: a failing tolerance run is the harness's bug
         answer["scale_error"] = _error(exc)
     return answer
+
+
+def _perturbed(g: Any) -> Any:
+    """``g`` changed by 1e-3 (relative) for the self-test; None stays None."""
+    if g is None:
+        return None
+    if type(g) is np.ndarray:
+        return g + (1e-3 * (1 + np.abs(g))).astype(g.dtype)
+    return g + 1e-3 * (1 + abs(g))
+
+
+def _second_order(second: dict[str, Any], nodes: list, leaves: list, firsts: list,
+                  consts: list) -> tuple[dict[str, Any], list[Any]]:
+    """Differentiate a scalar built from the first-order gradients; report its whole graph.
+
+    ``second["terms"]``: for a leaf whose first-order gradient ``g`` is a Value, ``w * sum(g *
+    v)`` (``"dot"``, v a constant), ``w * sum(g * g * v)`` (``"square"``) or ``w * sum(g *
+    x)`` (``"leaf"``, x the leaf itself); ``second["forward"]``: ``w * sum(node)`` for nodes
+    of the first-order graph.  Unless ``keep``, the leaves' gradients are cleared
+    (``x.grad = None``) before the plain ``backward()`` on that root, so they then hold the
+    second-order gradients only; with ``keep`` a leaf holding a Value gradient adds the
+    second-order one to it (a Value again).
+
+    Returns the report (the second root's data, and for each node of its graph, in
+    ``graph()`` order: its program node number or None, op, derivative_order, flags, data,
+    grad, operands) and the S of each node's grad from :func:`_abs_backward`.
+    """
+    from tinygrad_mlp.engine.base import ValueBase
+
+    by_leaf = {id(x): g for x, g in zip(leaves, firsts) if g is not None}
+    parts: list[tuple[Any, str]] = []
+    for t in second["terms"]:
+        x = nodes[t["leaf"]]
+        g = by_leaf.get(id(x))
+        if g is None:  # the root did not depend on this leaf
+            continue
+        if t["kind"] == "leaf":
+            e = g * x
+        else:
+            spec = t["v"]
+            if "num" in spec:
+                v: Any = decode_float(spec["num"])
+            else:
+                v = decode(spec["array"])
+                consts.append((v, v.tobytes()))
+            e = g * v if t["kind"] == "dot" else g * g * v
+        parts.append((e, t["w"]))
+    parts += [(nodes[i], w) for i, w in second["forward"]]
+    root2 = None
+    for e, w in parts:
+        if e.shape != ():
+            e = e.sum()
+        e = e * decode_float(w)
+        root2 = e if root2 is None else root2 + e
+    if root2 is None:
+        return {"root": None}, []
+    out: dict[str, Any] = {"root": encode(root2.data), "requires_grad": root2.requires_grad}
+    if not root2.requires_grad:
+        return out, []
+    if not second["keep"]:
+        for x in leaves:
+            x.grad = None
+    root2.backward()
+    graph = root2.graph()
+    where = {id(v): k for k, v in enumerate(graph)}
+    number = {id(v): i for i, v in enumerate(nodes)}
+    rows = []
+    for v in graph:
+        hg = v.has_grad
+        g = v.grad if hg else None
+        rows.append({
+            "node": number.get(id(v)),
+            "op": v.op,
+            "order": v.derivative_order,
+            "requires_grad": v.requires_grad,
+            "is_leaf": v.is_leaf,
+            "has_grad": hg,
+            "grad_is_value": isinstance(g, ValueBase),
+            "data": encode(v.data),
+            "grad": encode(g.data if isinstance(g, ValueBase) else g),
+            "parents": [where[id(p)] for p in v.parents],
+        })
+    out["nodes"] = rows
+    scale = _abs_backward(root2)
+    return out, [scale.get(id(v)) for v in graph]
+
+
+def _abs_backward(root: Any) -> dict[int, Any]:
+    """S for a plain ``backward()`` of ``root``: the same walk with absolute values.
+
+    Each operation's own ``backward`` is fed the (non-negative) S of its output, the absolute
+    value of each contribution it returns is summed back to its operand's shape, and an
+    operand's S is the sum of those over its consumers: the sum of the absolute values of the
+    contributions, with absolute values fed on upstream, as the ``Tap`` run measures for a
+    first-order pass.  (A second-order graph is made by ``backward_graph`` inside the library,
+    so its uses cannot be wrapped in ``Tap``: this walk takes the wrappers' place.)  Keyed by
+    ``id`` of the node.
+    """
+    from tinygrad_mlp.engine import ENGINE_MODULE
+    from tinygrad_mlp.engine.arrays import IndexGrad, fit_grad, root_grad
+
+    consumers: dict[int, int] = {}
+    stack, seen = [root], {id(root)}
+    while stack:
+        for p in stack.pop().parents:
+            consumers[id(p)] = consumers.get(id(p), 0) + 1
+            if id(p) not in seen:
+                seen.add(id(p))
+                stack.append(p)
+    scale: dict[int, Any] = {id(root): abs(root_grad(root, None))}
+    ready = [root]
+    while ready:
+        node = ready.pop()
+        if node.is_leaf:
+            continue
+        s = scale.get(id(node))
+        if s is None:
+            per: list[Any] = [None] * len(node.parents)
+        else:
+            out = node.function.backward(node, s)
+            per = ENGINE_MODULE.operand_grads(node, out if isinstance(out, (tuple, list)) else (out,))
+        for p, pg in zip(node.parents, per):
+            if pg is not None and p.requires_grad:
+                if type(pg) is IndexGrad:
+                    pg = IndexGrad(pg.index, np.abs(pg.value), pg.basic)
+                else:
+                    pg = abs(pg) if type(pg) is float else np.abs(pg)
+                c = fit_grad(pg, p.data, node.op, node.shape)
+                cur = scale.get(id(p))
+                scale[id(p)] = c if cur is None else cur + c
+            consumers[id(p)] -= 1
+            if consumers[id(p)] == 0:
+                ready.append(p)
+    return scale
 
 
 # --------------------------------------------------------------------------- micrograd's demo

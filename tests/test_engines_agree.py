@@ -28,14 +28,42 @@ What must agree (:func:`compare`):
 * Errors: if one engine raises, the other must raise an exception of the same type; the
   program's values are then not compared.
 
-``ENGINES_AGREE_EXAMPLES`` in the environment sets the number of programs (60 by default).
+Second-order programs (issue 11; about a third of the random ones, see
+:meth:`_Builder.second_order`) take the first-order gradients with a graph,
+``backward(create_graph=True)`` (``passes`` times) or ``grad(root, leaves, create_graph=True)``,
+then build a second scalar root from the leaves' Value gradients ``g`` (``w * sum(g * v)`` for
+a random constant ``v``, ``w * sum(g * g * v)``, ``w * sum(g * x)`` with ``x`` the leaf, plus
+``w * sum(node)`` for nodes of the first-order graph), and run a plain ``backward()`` on it,
+after clearing the leaves' gradients or (``keep``) adding to them.  On top of the above
+(:func:`_second_order_agrees`):
+
+* each leaf's first-order gradient is a Value on both engines or on neither; its data is
+  compared with the rule above (its S is the tap run's, which stays first-order); its graph
+  has the same ops, ``requires_grad`` and ``derivative_order`` node by node;
+* every node of the second root's graph (the forward nodes, the first-order gradients' nodes,
+  the second root's own) has the same op, ``derivative_order``, flags and operands, and
+  bit-identical data; its second-order grad agrees within ``rtol * S``.  The tap trick does
+  not reach the nodes a create_graph pass records (the library's ``backward_graph`` code makes
+  them, their uses cannot be wrapped), so the worker measures S by walking the second root's
+  graph itself (``_abs_backward``): each operation's own ``backward`` is fed the S of its
+  output, and the absolute values of what it returns, summed back to each operand's shape,
+  add up into the operand's S: the same quantity the tap run gives, the sum of the absolute
+  values of the contributions fed with absolute values from above.  A leaf that kept its
+  first-order Value gradient holds first plus second order: its S is the sum of both S.
+  The float32 tolerance applies where a float32 node lies downstream in that graph.
+* ``derivative_order`` is compared on every node: a node an operation records during a
+  create_graph pass has the pass's order, a constant made there with ``Value(...)`` has 0.
+
+``ENGINES_AGREE_EXAMPLES`` in the environment sets the number of programs (100 by default).
 Each worker must report, as ``tinygrad_mlp.ENGINE``, the engine it was asked for; a package
 without that attribute (before the reference engine existed) runs the fast engine in both, and
 the test still runs.
 
 The harness was checked against a reference engine that adds every gradient contribution with
 a random one-ulp error (15,000 programs, half of them differing in the last bits: no false
-alarm) and against one that drops repeated positions of an integer-array index (caught).
+alarm) and against one that drops repeated positions of an integer-array index (caught).  With
+the second-order programs, the same one-ulp reference engine ran 5,000 more (28% within
+tolerance, none beyond).
 """
 
 from __future__ import annotations
@@ -60,7 +88,7 @@ from hypothesis.extra import numpy as hnp
 ROOT = Path(__file__).resolve().parents[1]
 WORKER_PATH = Path(__file__).resolve().with_name("engine_worker.py")
 ENGINES = ("fast", "reference")
-MAX_EXAMPLES = int(os.environ.get("ENGINES_AGREE_EXAMPLES", "60"))
+MAX_EXAMPLES = int(os.environ.get("ENGINES_AGREE_EXAMPLES", "100"))
 RTOL = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}
 MODE_OPS = ("no_grad", "enable_grad", "end")
 
@@ -200,6 +228,8 @@ def _grads_close(ga: dict, gb: dict, sa: dict, sb: dict, float32: bool) -> str |
         return f"grad types differ: {_kind(ga)} vs {_kind(gb)}"
     if "other" in ga:
         return f"grad is not a float or an array: {_kind(ga)}"
+    if "other" in sa or "other" in sb:
+        return f"grads differ ({_show(ga)} vs {_show(gb)}) where there is no S: {sa} vs {sb}"
     a, b = decode(ga), decode(gb)
     dtype = np.dtype(np.float32 if float32 or type(a) is not float and a.dtype == np.float32
                      else np.float64)
@@ -253,8 +283,9 @@ def compare(program: dict[str, Any], fast: dict[str, Any], ref: dict[str, Any]) 
     rows = zip(node_instrs, fast["nodes"], ref["nodes"], fast["scale"], ref["scale"], float32)
     for i, (ins, nf, nr, sf, sr, f32) in enumerate(rows):
         where = f"node {i} ({_describe(ins)})"
-        for key in ("requires_grad", "is_leaf", "op", "has_grad"):
-            assert nf[key] == nr[key], f"{where}: {key} differs: {nf[key]!r} vs {nr[key]!r}"
+        for key in ("requires_grad", "is_leaf", "op", "has_grad", "grad_is_value"):
+            assert nf.get(key) == nr.get(key), (
+                f"{where}: {key} differs: {nf.get(key)!r} vs {nr.get(key)!r}")
         assert nf["data"] == nr["data"], (
             f"{where}: data differs: {_show(nf['data'])} vs {_show(nr['data'])}")
         if ins["op"] == "leaf":
@@ -263,7 +294,77 @@ def compare(program: dict[str, Any], fast: dict[str, Any], ref: dict[str, Any]) 
             problem = _grads_close(nf["grad"], nr["grad"], sf, sr, f32)
             assert problem is None, f"{where}: {problem}"
             outcome = "within tolerance"
+    if "second" in program and not _second_order_agrees(fast, ref, float32):
+        outcome = "within tolerance"
     return outcome
+
+
+def _orders_agree(op: str, rg: bool, of: int, orr: int) -> bool:
+    return of == orr
+
+
+def _float32_in_graph(rows: list[dict]) -> list[bool]:
+    """``_float32_downstream`` for the nodes of a second root's graph (operands first)."""
+    f32 = [r["data"].get("dtype") == "<f4" for r in rows]
+    for k in range(len(rows) - 1, -1, -1):
+        if f32[k]:
+            for j in rows[k]["parents"]:
+                f32[j] = True
+    return f32
+
+
+def _second_order_agrees(fast: dict[str, Any], ref: dict[str, Any], float32: list[bool]) -> bool:
+    """The create_graph part of two answers agree; False if some gradient was only close.
+
+    * each leaf's first-order gradient: a Value on both or on neither; its graph
+      (``graph()`` order) has the same ops, ``derivative_order`` and ``requires_grad`` node by
+      node; its data within the tolerance, with the S of the first-order tap run;
+    * the second root's data bit-identical, and for every node of its graph (forward nodes,
+      the first-order gradients' nodes, the second root's own): program node number, op,
+      ``derivative_order``, flags and operands equal, data bit-identical, and the second-order
+      grad within ``rtol * S``, S being measured by ``_abs_backward`` in the worker (the tap
+      run's rule, walked over the second root's graph).  A leaf that kept its first-order
+      Value gradient (``keep``) holds the sum of both: its S is the sum of both S.  The float32
+      tolerance applies where the graph has a float32 node downstream.
+    """
+    exact = True
+    assert fast["leaves"] == ref["leaves"], (fast["leaves"], ref["leaves"])
+    for n, ff, fr in zip(fast["leaves"], fast["firsts"], ref["firsts"]):
+        where = f"the first-order gradient of leaf node {n}"
+        assert (ff is None) == (fr is None), f"{where}: None on one engine only: {ff} vs {fr}"
+        if ff is None:
+            continue
+        assert ff["is_value"] and fr["is_value"], f"{where} is not a Value"
+        gf, gr = ff["graph"], fr["graph"]
+        assert len(gf) == len(gr), f"{where}: its graph has {len(gf)} vs {len(gr)} nodes"
+        for k, ((op, of, rg), (op2, orr, rg2)) in enumerate(zip(gf, gr)):
+            assert (op, rg) == (op2, rg2), f"{where}: node {k} of its graph: {gf[k]} vs {gr[k]}"
+            assert _orders_agree(op, rg, of, orr), (
+                f"{where}: node {k} of its graph ({op!r}): derivative_order {of} vs {orr}")
+        if ff["data"] != fr["data"]:
+            problem = _grads_close(ff["data"], fr["data"], fast["scale"][n], ref["scale"][n],
+                                   float32[n])
+            assert problem is None, f"{where}: {problem}"
+            exact = False
+    sf, sr = fast["second"], ref["second"]
+    assert sf["root"] == sr["root"], "the second root's data differs"
+    assert sf.get("requires_grad") == sr.get("requires_grad")
+    rows_f, rows_r = sf.get("nodes", []), sr.get("nodes", [])
+    assert len(rows_f) == len(rows_r), f"the second root's graph: {len(rows_f)} vs {len(rows_r)} nodes"
+    f32 = _float32_in_graph(rows_f)
+    for k, (rf, rr) in enumerate(zip(rows_f, rows_r)):
+        where = f"second pass, node {k} of the second root's graph ({rf['op']!r}, program node {rf['node']})"
+        for key in ("node", "op", "requires_grad", "is_leaf", "has_grad", "grad_is_value", "parents"):
+            assert rf[key] == rr[key], f"{where}: {key} differs: {rf[key]!r} vs {rr[key]!r}"
+        assert _orders_agree(rf["op"], rf["requires_grad"], rf["order"], rr["order"]), (
+            f"{where}: derivative_order differs: {rf['order']} vs {rr['order']}")
+        assert rf["data"] == rr["data"], f"{where}: data differs: {_show(rf['data'])} vs {_show(rr['data'])}"
+        if rf["grad"] != rr["grad"]:
+            single = f32[k] or rf["grad_is_value"] and float32[rf["node"]]
+            problem = _grads_close(rf["grad"], rr["grad"], rf["scale"], rr["scale"], single)
+            assert problem is None, f"{where}: {problem}"
+            exact = False
+    return exact
 
 
 def _show(enc: dict[str, Any]) -> str:
@@ -301,6 +402,7 @@ class _Builder:
         self.shapes: list[tuple[int, ...]] = []
         self.rg: list[bool] = []
         self.modes: list[str] = []
+        self.leaves: list[int] = []  # the leaves' node numbers
 
     # ------------------------------------------------------------ basics
     def emit(self, ins: dict[str, Any], shape: tuple[int, ...], uses: list[int]) -> int:
@@ -341,6 +443,7 @@ class _Builder:
         else:
             data = self.array(shape, self.draw(st.sampled_from(["float32", "float64"])), positive)
         rg = not self.shapes or self.draw(st.sampled_from([True, True, True, True, False]))
+        self.leaves.append(len(self.shapes))
         return self.emit({"op": "leaf", "data": encode(data), "requires_grad": rg}, shape, [])
 
     def pick(self, ok: Any = None) -> int | None:
@@ -643,13 +746,40 @@ class _Builder:
         candidates = [i for i, rg in enumerate(self.rg) if rg] or [len(self.shapes) - 1]
         terms = [candidates[-1]]
         terms += self.draw(st.lists(st.sampled_from(candidates), max_size=2, unique=True))
-        weights = [self.draw(st.sampled_from([1.0, -0.5]) | st.floats(-2, 2)) for _ in terms]
+        weights = [self.weight() for _ in terms]
         passes = self.draw(st.sampled_from([1, 1, 1, 2]))
+        program: dict[str, Any] = {"instrs": self.instrs}
+        if self.draw(st.integers(0, 2)) == 0:  # a third: first-order gradients with a graph
+            program["second"] = self.second_order(candidates)
+            if program["second"]["how"] == "grad":
+                passes = 1  # grad() hands back the gradients of one pass
         event(f"passes: {passes}")
-        return {
-            "instrs": self.instrs,
-            "root": {"terms": [[i, w.hex()] for i, w in zip(terms, weights)], "passes": passes},
-        }
+        program["root"] = {"terms": [[i, w] for i, w in zip(terms, weights)], "passes": passes}
+        return program
+
+    def weight(self) -> str:
+        return self.draw(st.sampled_from([1.0, -0.5]) | st.floats(-2, 2)).hex()
+
+    def second_order(self, candidates: list[int]) -> dict[str, Any]:
+        """The create_graph part of a program (see ``_second_order`` in the worker): how the
+        first-order gradients are taken, and the second root built from them."""
+        how = self.draw(st.sampled_from(["backward", "backward", "grad"]))
+        keep = how == "backward" and self.draw(st.booleans())
+        event(f"create_graph: {how}" + (", keep" if keep else ""))
+        leaves = [i for i in self.leaves if self.rg[i]]
+        terms = []
+        for i in self.draw(st.lists(st.sampled_from(leaves), min_size=1, max_size=3, unique=True)):
+            kind = self.draw(st.sampled_from(["dot", "square", "leaf"]))
+            shape = self.shapes[i]
+            if shape == ():
+                v: dict[str, Any] = {"num": self.draw(st.floats(-2, 2)).hex()}
+            else:
+                dtype = self.draw(st.sampled_from(["float32", "float64"]))
+                v = {"array": encode(self.array(shape, dtype))}
+            terms.append({"leaf": i, "kind": kind, "v": v, "w": self.weight()})
+        forward = self.draw(st.lists(st.sampled_from(candidates), max_size=2, unique=True))
+        return {"how": how, "keep": keep, "terms": terms,
+                "forward": [[i, self.weight()] for i in forward]}
 
 
 @st.composite
@@ -671,6 +801,10 @@ def test_engines_agree_on_random_programs(workers, program):
     fast, ref = ask(workers, {"cmd": "run", "program": program})
     outcome = compare(program, fast, ref)
     event(f"outcome: {outcome}" + (f" ({fast['error_type']})" if outcome == "error" else ""))
+    if outcome != "error" and "second" in program:
+        second = fast["second"]
+        event("second root: " + ("none (no leaf has a gradient)" if second["root"] is None else
+                                 "constant" if not second["requires_grad"] else "differentiated"))
 
 
 # --------------------------------------------------------------------------- fixed programs
@@ -743,6 +877,120 @@ def test_a_program_with_every_kind_of_instruction_runs_and_agrees(workers):
     nodes = fast["nodes"]
     assert nodes[31]["requires_grad"] is False and nodes[32]["requires_grad"] is True
     assert "f" in nodes[21]["data"] and "f" in nodes[23]["data"]  # full reduction, x[i, j]
+
+
+def _with_second(program: dict[str, Any], how: str, keep: bool = False) -> dict[str, Any]:
+    """``program`` with a create_graph part on its first three leaves (see ``_second_order``)."""
+    out = json.loads(json.dumps(program))
+    out["second"] = {"how": how, "keep": keep, "forward": [[14, (0.25).hex()], [32, (-1.0).hex()]],
+                     "terms": [
+                         {"leaf": 0, "kind": "square", "w": (0.5).hex(),
+                          "v": {"array": encode(np.array([[1.0, 2.0, 3.0], [-4.0, 5.0, 0.5]]))}},
+                         {"leaf": 1, "kind": "dot", "w": (1.0).hex(),
+                          "v": {"array": encode(np.array([1.0, -2.0, 3.0], np.float32))}},
+                         {"leaf": 2, "kind": "leaf", "w": (-1.5).hex()}]}
+    if how == "grad":
+        out["root"]["passes"] = 1
+    return out
+
+
+@pytest.mark.parametrize("how, keep", [("backward", False), ("backward", True), ("grad", False)])
+def test_every_kind_of_instruction_agrees_to_the_second_order(workers, how, keep):
+    program = _with_second(EVERY_KIND, how, keep)
+    fast, ref = ask(workers, {"cmd": "run", "program": program})
+    assert fast["ok"], fast.get("traceback")
+    assert compare(program, fast, ref) != "error"
+    assert all(first is not None for first in fast["firsts"])
+    ops = {op for first in fast["firsts"] for op, _, _ in first["graph"]}
+    assert {"cos", "scatter_add", "@"} <= ops  # Sin's backward_graph, indexing's, matmul's
+    rows = fast["second"]["nodes"]
+    orders = {(r["op"], r["order"]) for r in rows}
+    assert ("cos", 1) in orders and ("*", 0) in orders and ("[]", 0) in orders
+    leaves = {r["node"]: r for r in rows if r["node"] in (0, 1, 2)}
+    assert set(leaves) == {0, 1, 2} and all(r["has_grad"] for r in leaves.values())
+    assert all(r["grad_is_value"] == keep for r in leaves.values())
+
+
+@pytest.mark.parametrize("how", ["backward", "grad"])
+def test_a_function_without_backward_graph_raises_the_same_error(workers, how):
+    program = {"instrs": [_leaf(np.array([0.5, -1.5])),
+                          {"op": "func", "fn": "Cube", "args": [_node(0)]}],
+               "root": {"terms": [[1, (1.0).hex()]], "passes": 1},
+               "second": {"how": how, "keep": False, "forward": [],
+                          "terms": [{"leaf": 0, "kind": "leaf", "w": (1.0).hex()}]}}
+    fast, ref = ask(workers, {"cmd": "run", "program": program})
+    assert compare(program, fast, ref) == "error"
+    assert fast["error_type"] == ref["error_type"] == "RuntimeError"
+    assert "backward_graph" in fast["error"] and "backward_graph" in ref["error"]
+    del program["second"]  # first-order, the same Function is fine
+    fast, ref = ask(workers, {"cmd": "run", "program": program})
+    assert compare(program, fast, ref) == "bit-identical"
+
+
+SQUARE = {"instrs": [_leaf(2.0), {"op": "binary", "fn": "*", "a": _node(0), "b": _node(0)}],
+          "root": {"terms": [[1, (1.0).hex()]], "passes": 1},
+          "second": {"how": "backward", "keep": False, "forward": [],
+                     "terms": [{"leaf": 0, "kind": "dot", "v": _num(3.0), "w": (1.0).hex()}]}}
+
+
+FOURTH_POWER = {  # (x ** 2) ** 2
+    "instrs": [_leaf(2.0), {"op": "binary", "fn": "**", "a": _node(0), "b": {"int": 2}},
+               {"op": "binary", "fn": "**", "a": _node(1), "b": {"int": 2}}],
+    "root": {"terms": [[2, (1.0).hex()]], "passes": 1},
+    "second": {"how": "backward", "keep": False, "forward": [],
+               "terms": [{"leaf": 0, "kind": "dot", "v": _num(3.0), "w": (1.0).hex()}]}}
+
+
+def test_a_create_graph_pass_gives_orders_to_recorded_nodes_only(workers):
+    # x = Value(2.0); ((x ** 2) ** 2).backward(create_graph=True): in x.grad's graph the
+    # constant 2.0 made with Value() by PowConst.backward_graph's grad * p has order 0 on both
+    # engines, the nodes the pass records have order 1 (the engines once disagreed here)
+    fast, ref = ask(workers, {"cmd": "run", "program": FOURTH_POWER})
+    assert compare(FOURTH_POWER, fast, ref) == "bit-identical"
+    for answer in (fast, ref):
+        graph = answer["firsts"][0]["graph"]
+        assert graph[5] == ["", 0, False] or tuple(graph[5]) == ("", 0, False)
+        assert {order for op, order, _ in graph if op} == {0, 1}
+
+
+def _mutations() -> list[tuple[Any, str]]:
+    def row(k: int, **changes: Any) -> Any:
+        return lambda a: a["second"]["nodes"][k].update(changes)
+
+    def first(**changes: Any) -> Any:
+        return lambda a: a["firsts"][0].update(changes)
+
+    return [
+        (row(2, order=0), "derivative_order differs"),  # the first '*' of x.grad's graph
+        (row(2, op="+"), "op differs"),
+        (row(1, data=encode(2.5)), "data differs"),
+        (row(1, grad=encode(6.0 + 1e-9)), "second pass.*beyond 1e-12"),
+        (row(1, grad_is_value=True), "grad_is_value differs"),
+        (row(4, parents=[3, 2]), "parents differs"),
+        (first(graph=[["", 1, False], ["", 0, True], ["*", 0, True], ["*", 1, True],
+                      ["+", 1, True]]), "derivative_order 1 vs 0"),
+        (first(data=encode(4.0 + 1e-9)), "first-order gradient of leaf node 0.*beyond"),
+        (first(data=encode(None)), "grad types differ"),
+        (lambda a: a["firsts"].__setitem__(0, None), "None on one engine only"),
+        (lambda a: a["second"].update(root=encode(12.5)), "second root's data differs"),
+        (lambda a: a["second"]["nodes"].pop(), "nodes"),
+    ]
+
+
+@pytest.mark.parametrize("index", range(len(_mutations())))
+def test_the_comparison_catches_a_second_order_difference(workers, index):
+    changed, match = _mutations()[index]
+    good, other = ask(workers, {"cmd": "run", "program": SQUARE})
+    assert compare(SQUARE, good, other) == "bit-identical"
+    # x = 2: x.grad = 1*x + 1*x = 4, root2 = 3 * x.grad = 12, x.grad after the second pass 6
+    assert decode(good["firsts"][0]["data"]) == 4.0 and decode(good["second"]["root"]) == 12.0
+    assert [(r["op"], r["node"]) for r in good["second"]["nodes"]][:5] == [
+        ("", None), ("", 0), ("*", None), ("*", None), ("+", None)]
+    assert decode(good["second"]["nodes"][1]["grad"]) == 6.0
+    bad = json.loads(json.dumps(good))
+    changed(bad)
+    with pytest.raises(AssertionError, match=match):
+        compare(SQUARE, good, bad)
 
 
 def test_a_worker_survives_failing_requests(workers):
@@ -889,3 +1137,16 @@ def test_a_worker_with_a_wrong_gradient_is_caught(workers):
     assert answers[0]["ok"] and answers[1]["ok"]
     with pytest.raises(AssertionError, match="node 0 .*grad"):
         compare(EVERY_KIND, *answers)
+
+
+def test_a_worker_with_a_wrong_second_order_gradient_is_caught(workers):
+    """End to end: a worker told to perturb one second-order leaf gradient fails too."""
+    program = _with_second(EVERY_KIND, "backward")
+    perturbed = Worker("fast", ENGINE_WORKER_SELFTEST_PERTURB="second")
+    try:
+        answers = ask([workers[0], perturbed], {"cmd": "run", "program": program})
+    finally:
+        perturbed.close()
+    assert answers[0]["ok"] and answers[1]["ok"]
+    with pytest.raises(AssertionError, match="second pass, node .*program node 0.*beyond"):
+        compare(program, *answers)

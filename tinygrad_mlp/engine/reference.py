@@ -82,7 +82,7 @@ class Value(ValueBase):
         self._function: type[Function] | None = None
         self._args: tuple[Any, ...] = ()  # the arguments of forward: Values and the rest
         self.saved_values: Any = ()  # what forward kept with ctx.save_for_backward(...)
-        self.derivative_order = mode.order  # k: recorded while computing k-th derivatives
+        self.derivative_order = 0  # k for a node recorded while computing k-th derivatives
 
     # ---------------------------------------------------------------- what a node is
     @property
@@ -300,7 +300,7 @@ def apply(fn: type[Function], *args: Any) -> Value:
         for a in args
     )
     out = Value(0.0)  # the node, and the ctx that forward and backward get
-    out._function, out._args = fn, args
+    out._function, out._args, out.derivative_order = fn, args, mode.order
     raw = [a.data if isinstance(a, Value) else a for a in args]
     try:
         data = fn.forward(out, *raw)
