@@ -61,6 +61,19 @@ def sum_to_shape(g: Any, shape: tuple[int, ...]) -> Any:
     return g
 
 
+def _seed(root: Any, g: Any, create_graph: bool) -> Any:
+    """The gradient a pass starts ``root`` with: 1.0 for a scalar, else ``g`` checked against
+    its shape (a Value ``g`` is kept as it is under ``create_graph``, else its data is used)."""
+    if isinstance(g, ValueBase):
+        if g.shape != root.shape:
+            raise ValueError(f"the gradient of shape {g.shape} given for an output of shape "
+                             f"{root.shape} does not match it")
+        if create_graph:
+            return g
+        g = g.data
+    return root_grad(root, g)
+
+
 def _as_value(g: Any, like: Any) -> Any:
     if isinstance(g, ValueBase):
         return g
@@ -127,7 +140,12 @@ def _walk(roots: Sequence[tuple[Any, Any]], grads: dict[Any, Any], consumers: di
                         "backward_graph(ctx, grad) written with Value operations, so its gradient "
                         "cannot be differentiated again"
                     )
-                out = fn.backward_graph(node, g)
+                try:
+                    out = fn.backward_graph(node, g)
+                except FloatingPointError as e:  # (detect_anomaly, on an operation it records)
+                    raise FloatingPointError(
+                        f"detect_anomaly: the backward pass of {node.op!r} (create_graph=True, "
+                        f"recorded as operations) failed: {e}") from None
             else:
                 out = fn.backward(node, g)
             if not isinstance(out, (tuple, list)):
@@ -170,8 +188,7 @@ def backward_graph(root: Any, grad: Any = None,
     >>> x = Value(2.0); backward_graph(x * x * x); x.grad
     Value(data=12.0, op='+')
     """
-    if not isinstance(grad, ValueBase):
-        grad = root_grad(root, grad)
+    grad = _seed(root, grad, True)
     with modes.enable_grad():
         grads = gradients([(root, grad)], True, on_node)
     for node in root.graph():
@@ -219,7 +236,11 @@ def grad(
     for i, x in enumerate(ins):
         if not x.requires_grad:
             raise RuntimeError(f"grad: input {i} does not require a gradient")
-    roots = [(o, g if isinstance(g, ValueBase) else root_grad(o, g)) for o, g in zip(outs, gos)]
+    for i, o in enumerate(outs):
+        if not o.requires_grad:
+            raise RuntimeError(f"grad: output {i} does not require a gradient (a constant, or "
+                               "computed under no_grad())")
+    roots = [(o, _seed(o, g, create_graph)) for o, g in zip(outs, gos)]
     if create_graph:
         with modes.enable_grad():
             grads = gradients(roots, True)
