@@ -701,6 +701,7 @@ def test_a_value_given_as_the_output_gradient_is_checked_and_used():
         (v * 2).backward(Value(np.ones((2, 3))), create_graph=True)
 
 
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")
 def test_detect_anomaly_under_create_graph_names_the_backward_of_the_operation():
     from tinygrad_mlp import detect_anomaly, grad
 
