@@ -81,3 +81,26 @@ def test_missing_graphviz_exit_status_and_dot_output(tmp_path, monkeypatch, caps
     assert "apt-get install graphviz" in capsys.readouterr().err
     assert run("a*b", "--set", "a=1", "b=2", "-o", str(tmp_path / "g.dot")) == 0
     assert (tmp_path / "g.dot").read_text().startswith("digraph")
+
+
+def test_output_folder_and_format_are_checked_before_drawing(tmp_path, capsys):
+    missing = tmp_path / "no" / "such"
+    assert run("a*b", "--set", "a=1", "b=2", "-o", str(missing / "g.svg")) == 2
+    assert "the folder" in capsys.readouterr().err and not (tmp_path / "no").exists()
+    assert run("a*b", "--set", "a=1", "b=2", "-o", str(tmp_path / "g.dot"),
+               "--animate", str(missing / "a.html")) == 2
+    assert "--animate" in capsys.readouterr().err and not (tmp_path / "g.dot").exists()
+    assert run("a*b", "--set", "a=1", "b=2", "-o", str(tmp_path / "g.bmpx")) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tinygrad-mlp: error:") and ".svg" in err and "format=" not in err
+
+
+def test_expression_after_set_and_messages_in_command_line_terms(tmp_path, capsys):
+    out = tmp_path / "g.dot"
+    assert run("--set", "a=2", "b=3", "a*b", "-o", str(out)) == 0
+    assert "6.0000" in out.read_text()
+    assert run("a*b", "--set", "a=1", "b=2", "--scalar", "1", "-o", str(out)) == 2
+    assert "--scalar goes with --mlp" in capsys.readouterr().err
+    assert run("--mlp", "2,1", "--activation", "swishy", "-o", str(out)) == 2
+    err = capsys.readouterr().err
+    assert "unknown activation 'swishy'" in err and "tanh" in err and "--import" in err

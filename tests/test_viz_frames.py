@@ -174,3 +174,22 @@ def test_bad_roots_and_too_many_frames(monkeypatch):
     assert len(backward_frames(expression(), force=True)) == 7
     with pytest.raises(ValueError, match="at least one frame"):
         animate([], "unused.html")
+
+
+@pytest.mark.parametrize("label", ["x" * 20_000, "a\ud800b", "line\nbreak\x07bell\ttab"],
+                         ids=["long", "surrogate", "control"])
+def test_hostile_labels_make_safe_frames_captions_and_pages(tmp_path, label):
+    a = Value(2.0, label=label)
+    b = Value(-3.0, label="b")
+    L = a * b
+    L.label = label
+    frames = backward_frames(L)
+    for f in frames:
+        assert f.caption.isprintable(), repr(f.caption)  # no control characters, no surrogate
+        f.caption.encode("utf-8")
+        assert len(f.caption) < 300 and f.caption.endswith(("= 1.0000", "= -3.0000", "= 2.0000"))
+    page = animate(frames, tmp_path / "steps.html", title=label).read_text(encoding="utf-8")
+    assert page.count("<svg") == len(frames) == 3
+    # a Frame made by hand with a raw caption is written safely too
+    frames[0].caption = label
+    animate(frames, tmp_path / "by_hand.html").read_text(encoding="utf-8")

@@ -79,3 +79,19 @@ def test_format_array_previews_small_and_summarizes_big():
     big = labels.format_array(np.ones((10, 10)), 2)
     assert big == "‖·‖=10.00 mean=1.00"
     assert labels.format_value(np.zeros(0)) == "[]"
+
+
+def test_user_text_is_cut_made_printable_and_encodable():
+    long = "x" * 20_000
+    # Graphviz refuses a label over 16,384 bytes: every escaping function stays well below
+    for escape in (labels.html_text, labels.dot_text, labels.record_text,
+                   lambda s: labels.text(s, "unicode")):
+        out = str(escape(long))
+        assert len(out.encode("utf-8")) < 16_384 and out.endswith("…")
+        assert len(str(escape('"\\\\' * 10_000)).encode("utf-8")) < 16_384  # escaping grows
+        out = str(escape("a\ud800b\nc\x07"))
+        out.encode("utf-8")  # a lone surrogate cannot be written as UTF-8
+        assert "\ufffd" in out and "\n" not in out and "\x07" not in out
+    assert labels.safe_text("a\nb\x07c\ud800") == "a b\ufffdc\ufffd"
+    assert labels.safe_text("abcdef", max_chars=4) == "abc…"
+    assert labels.safe_text("short") == "short"

@@ -151,3 +151,25 @@ def test_rendered_files_are_ordinary_files(tmp_path):
     finally:
         os.umask(mask)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+@needs_dot
+@pytest.mark.parametrize("notation", ["html", "unicode", "plain"])
+def test_labels_longer_than_graphviz_allows_are_cut(tmp_path, notation):
+    a = Value(2.0, label="x" * 20_000)
+    b = a * Value(3.0, label='"\\' * 10_000)
+    b.label = "y" * 20_000
+    svg = render(draw_dot(b, notation=notation, title="t" * 20_000), tmp_path / "g.svg").read_text()
+    assert "xxx…" in svg and "yyy…" in svg and "ttt…" in svg
+    render(draw_mlp(MLP(2, [1], seed=0), title="t" * 20_000, notation=notation), tmp_path / "m.svg")
+
+
+@pytest.mark.parametrize("dpi", [-5, 0, 5, 5000, float("nan"), float("inf")])
+def test_dpi_is_range_checked(tmp_path, dpi):
+    with pytest.raises(ValueError, match="dpi must be between 10 and 1200"):
+        render(graph(), tmp_path / "g.png", dpi=dpi)
+    with pytest.raises(ValueError, match="dpi"):
+        render(graph(), tmp_path / "g.dot", dpi=dpi)
+    assert not list(tmp_path.iterdir())
+    with pytest.raises(TypeError, match="dpi must be a number"):
+        render(graph(), tmp_path / "g.png", dpi="300")

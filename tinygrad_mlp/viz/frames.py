@@ -83,12 +83,19 @@ def _root_grad(root: Value) -> Any:
     return 1.0 if root.ndim == 0 else np.ones(root.shape, dtype=root.dtype)
 
 
+_CAPTION_NAME = 60  # characters of a name in a caption: a long label must not hide the value
+
+
 def _name(n: Value, model_aware: bool) -> str:
+    # a caption is plain text in the drawing and in the page: control characters, lone
+    # surrogates and overlong labels are made safe here
     if model_aware and n.role is not None:
-        return labels.role_symbol(n.role, n.index, "unicode")
-    if n.label:
-        return n.label
-    return f"({n.op})" if n.op else "·"
+        name = labels.role_symbol(n.role, n.index, "unicode")
+    elif n.label:
+        name = n.label
+    else:
+        name = f"({n.op})" if n.op else "·"
+    return labels.safe_text(name, _CAPTION_NAME)
 
 
 # --------------------------------------------------------------------------- layout
@@ -176,12 +183,12 @@ def backward_frames(
     if len(steps) > MAX_FRAMES and not force:
         raise GraphTooLargeError(
             f"{len(steps)} frames are too many to watch; draw a smaller graph "
-            f"(at most {MAX_FRAMES} nodes) or pass force=True"
+            f"(at most {MAX_FRAMES} nodes) or pass force=True to draw it anyway"
         )
     root_name = _name(root, model_aware) if (root.label or root.role) else "L"
     captions = [
-        f"step {k + 1}/{len(steps)}: ∂{root_name}/∂{_name(n, model_aware)} = "
-        f"{labels.format_value(final[n], precision)}"
+        labels.safe_text(f"step {k + 1}/{len(steps)}: ∂{root_name}/∂{_name(n, model_aware)} = "
+                         f"{labels.format_value(final[n], precision)}")
         for k, n in enumerate(steps)
     ]
     longest = max(captions, key=len, default="")
@@ -313,9 +320,11 @@ def animate(frames: Sequence[Frame], path: str | os.PathLike, *, interval: int =
     for k, f in enumerate(frames):
         svg = _inline_svg(f.graph.pipe(format="svg", encoding="utf-8"))
         hidden = "" if k == 0 else " hidden"
-        parts.append(f'<div class="frame" data-caption="{html.escape(f.caption)}"{hidden}>\n{svg}\n</div>')
-    page = _PAGE.format(title=html.escape(title), last=len(frames) - 1, frames="\n".join(parts),
-                        interval=int(interval))
+        # a Frame made by hand may hold any caption: made safe like every label
+        caption = html.escape(labels.safe_text(f.caption))
+        parts.append(f'<div class="frame" data-caption="{caption}"{hidden}>\n{svg}\n</div>')
+    page = _PAGE.format(title=html.escape(labels.safe_text(title)), last=len(frames) - 1,
+                        frames="\n".join(parts), interval=int(interval))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")

@@ -27,7 +27,9 @@ from tinygrad_mlp.notation import ROLE_SYMBOLS
 __all__ = [
     "NOTATIONS",
     "SCRIPT_POINT_SIZE",
+    "MAX_TEXT",
     "check_notation",
+    "safe_text",
     "html_text",
     "dot_text",
     "record_text",
@@ -41,6 +43,9 @@ __all__ = [
 
 NOTATIONS = ("html", "unicode", "plain")
 SCRIPT_POINT_SIZE = 9  # sub/superscripts, next to the default 14 pt
+# characters of one user string in a drawing: Graphviz refuses a label of more than 16,384
+# bytes, and escaping makes one character up to 12 bytes ("&quot;", doubled backslashes)
+MAX_TEXT = 1000
 
 _SUP = str.maketrans("0123456789()+-=,", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾⁺⁻⁼,")
 _SUB = str.maketrans("0123456789()+-=,", "₀₁₂₃₄₅₆₇₈₉₍₎₊₋₌,")
@@ -57,13 +62,28 @@ def check_notation(notation: str) -> str:
     return notation
 
 
-def _printable(s: Any) -> str:
-    # Control characters have no glyph and some (newline) change the meaning of DOT text.
+def safe_text(s: Any, max_chars: int = MAX_TEXT) -> str:
+    """``s`` as one line of printable text that any drawing, caption or page can hold.
+
+    Control characters have no glyph and some (a newline) change the meaning of DOT text:
+    white space becomes a space, the others U+FFFD; so does a lone surrogate, which UTF-8
+    cannot encode.  Text longer than ``max_chars`` (:data:`MAX_TEXT`) is cut to end in ``…``.
+
+    >>> safe_text("a\\nb\\x07c\\ud800") == "a b\\ufffdc\\ufffd"
+    True
+    >>> safe_text("abcdef", max_chars=4)
+    'abc…'
+    """
     s = str(s)
+    if len(s) > max_chars:
+        s = s[: max(max_chars - 1, 0)] + "\N{HORIZONTAL ELLIPSIS}"
     if s.isprintable():
         return s
     return "".join(c if c.isprintable() else (" " if c.isspace() else "\N{REPLACEMENT CHARACTER}")
                    for c in s)
+
+
+_printable = safe_text
 
 
 def html_text(s: Any) -> str:

@@ -10,6 +10,7 @@ no Graphviz at all.
 
 from __future__ import annotations
 
+import numbers
 import os
 import re
 import tempfile
@@ -43,6 +44,25 @@ FORMATS = {
     ".svg": "svg", ".png": "png", ".pdf": "pdf", ".jpg": "jpeg", ".jpeg": "jpeg",
     ".gif": "gif", ".dot": "dot", ".gv": "dot",
 }
+
+
+# resolutions of raster output: below, nothing is legible; above, a large graph makes a PNG of
+# gigapixels (Graphviz reads a negative dpi as its default scale times a huge factor)
+MIN_DPI, MAX_DPI = 10, 1200
+
+
+def check_dpi(dpi: Any) -> float:
+    """``dpi`` as a float if it is a number from :data:`MIN_DPI` to :data:`MAX_DPI`.
+
+    >>> check_dpi(150)
+    150.0
+    """
+    if isinstance(dpi, bool) or not isinstance(dpi, numbers.Real):
+        raise TypeError(f"dpi must be a number, got {type(dpi).__name__}")
+    if not MIN_DPI <= dpi <= MAX_DPI:  # also refuses nan
+        raise ValueError(f"dpi must be between {MIN_DPI} and {MAX_DPI} (150-300 for slides), "
+                         f"got {dpi:g}")
+    return float(dpi)
 
 
 class GraphvizNotFoundError(graphviz.ExecutableNotFound):
@@ -153,7 +173,7 @@ def _without_script_fonts(graph: Drawing) -> Drawing:
 
 def _with_dpi(graph: graphviz.Digraph, dpi: float) -> graphviz.Digraph:
     copy = graph.copy()
-    copy.graph_attr["dpi"] = f"{float(dpi):g}"
+    copy.graph_attr["dpi"] = f"{check_dpi(dpi):g}"
     return copy
 
 
@@ -189,7 +209,8 @@ def render(graph: graphviz.Digraph, path: str | os.PathLike, *, format: str | No
            dpi: float | None = None) -> Path:
     """Write ``graph`` to ``path`` as SVG, PNG, PDF (or JPEG, GIF, DOT) by its extension.
 
-    ``dpi`` sets the resolution of raster formats (for slides: 150-300).  ``.dot``/``.gv``
+    ``dpi`` sets the resolution of raster formats (for slides: 150-300; from 10 to 1200,
+    checked for every format).  ``.dot``/``.gv``
     writes the DOT source and works without Graphviz; the others raise
     :class:`GraphvizNotFoundError` when Graphviz is not installed.  Returns the path written.
 
@@ -202,6 +223,8 @@ def render(graph: graphviz.Digraph, path: str | os.PathLike, *, format: str | No
     """
     path = Path(path)
     fmt = _format_of(path, format)
+    if dpi is not None:
+        check_dpi(dpi)
     if fmt == "dot":
         _write_atomic(path, graph.source.encode("utf-8"))
         return path
