@@ -6,7 +6,9 @@
   per layer, and colored by gradient;
 * the course note's network diagram from a live model (with ``x_0 = 1``), a bigger elided one,
   and one with arrows as thick as the gradients;
-* the backward pass step by step, as one HTML page with a slider (and as numbered SVGs).
+* the backward pass step by step, as one HTML page with a slider (and as numbered SVGs);
+* the graphs of tanh's first four derivatives (``backward(create_graph=True)``), colored by the
+  derivative order that recorded each node.
 
 Needs the Graphviz program (``apt-get install graphviz``)::
 
@@ -18,7 +20,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tinygrad_mlp import MLP, Neuron, Value
+from tinygrad_mlp import MLP, Neuron, Value, grad
 from tinygrad_mlp.functional import mse_loss
 from tinygrad_mlp.viz import animate, backward_frames, draw_dot, draw_mlp, render, save_frames
 
@@ -52,6 +54,19 @@ def small_mlp_loss() -> tuple[MLP, Value]:
     loss = (model([1.0, -2.0]) - 0.5) ** 2
     loss.label = "L"
     return model, loss
+
+
+def tanh_derivatives(x0: float = 0.5, n: int = 4) -> list[Value]:
+    """tanh and its first ``n`` derivatives at ``x0``, each the Value of a graph built by
+    differentiating the one before with ``create_graph=True``."""
+    x = Value(x0, label="x")
+    ys = [x.tanh()]
+    for _ in range(n):
+        (g,) = grad(ys[-1], x, create_graph=True)
+        ys.append(g)
+    for k, y in enumerate(ys):
+        y.label = "tanh" + "′" * k if k < 4 else f"tanh⁽{k}⁾"
+    return ys[1:]
 
 
 def main(out: Path = DEFAULT_OUT, fmt: str = "svg") -> list[Path]:
@@ -96,6 +111,11 @@ def main(out: Path = DEFAULT_OUT, fmt: str = "svg") -> list[Path]:
     frames = backward_frames(expression())
     written.append(animate(frames, out / "backprop.html", title="Backpropagation through L = (a*b + c) * f"))
     written += save_frames(frames, out / "backprop_frames", format=fmt)
+
+    # 6. the graph of a derivative: tanh's 1st to 4th, side by side in the docs
+    for k, g in enumerate(tanh_derivatives(), start=1):
+        title = f"{g.label}(0.5) = {g.data:.4f}: {len(g.graph())} nodes"
+        save(draw_dot(g, show_grad=False, color_by_order=True, title=title), f"tanh_derivative_{k}")
     return written
 
 

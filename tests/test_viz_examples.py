@@ -13,7 +13,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 EXPECTED = ["expression_before", "expression_after", "expression_unicode_tb", "neuron", "neuron_w0",
             "mlp_graph", "mlp_neurons", "mlp_layers", "deep_color_by_grad", "mlp_color_by_grad",
-            "seed_network", "mlp_diagram", "mlp_diagram_grads", "mlp_diagram_big"]
+            "seed_network", "mlp_diagram", "mlp_diagram_grads", "mlp_diagram_big",
+            "tanh_derivative_1", "tanh_derivative_2", "tanh_derivative_3", "tanh_derivative_4"]
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
@@ -29,6 +30,9 @@ def test_lecture_graphs_writes_every_picture(tmp_path):
     assert "grad 6.0000" in (out / "expression_after.svg").read_text()
     assert "data 0.7071" in (out / "neuron.svg").read_text()  # tanh(0.8814): micrograd's neuron
     assert "vanishing" in (out / "deep_color_by_grad.svg").read_text()
+    for k, nodes in enumerate((7, 10, 24, 56), start=1):  # tanh's derivatives, by order
+        svg = (out / f"tanh_derivative_{k}.svg").read_text()
+        assert f"{nodes} nodes" in svg and f"{k}" in svg and "derivative" in svg
     page = (out / "backprop.html").read_text()
     assert not re.search(r"https?:", page) and page.count("<svg") == 7
     assert len(list((out / "backprop_frames").glob("frame_*.svg"))) == 7

@@ -153,6 +153,13 @@ class Module:
         """``module(...)`` is ``module.forward(...)``, with every argument passed on."""
         return self.forward(*args, **kwargs)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "forward" in cls.__dict__ and "__call__" not in cls.__dict__:
+            # module(x) runs forward itself, with no frame in between: a model is called once
+            # per training step, each of its layers once more in the scalar style
+            cls.__call__ = cls.__dict__["forward"]
+
     def forward(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -187,7 +194,9 @@ class Module:
         """
         # no names, no modules: training loops call this every step.  dict.fromkeys keeps
         # the first of each parameter, in order (Values hash by identity).
-        return list(dict.fromkeys(_walk(self, names=False, modules=False)))
+        params: list[Value] = []
+        _walk_into(self, None, params, True, False)  # (_walk without names or modules)
+        return params if len(set(params)) == len(params) else list(dict.fromkeys(params))
 
     def num_parameters(self) -> int:
         """The number of trainable numbers (weights and biases); a tied parameter counts once.
@@ -330,7 +339,7 @@ def _walk_into(
     module: Module, prefix: str | None, out: list[Any], recurse: bool, modules: bool,
 ) -> None:
     for name, attr in vars(module).items():
-        if name[:1] == "_" or type(attr) in _PLAIN:
+        if not name or name[0] == "_" or type(attr) in _PLAIN:
             continue
         if isinstance(attr, Value):  # the usual attribute (W, b), without a call per item
             out.append(attr if prefix is None else (prefix + name, attr))
@@ -340,20 +349,23 @@ def _walk_into(
 
 def _walk_item(item: Any, name: str | None, out: list[Any], recurse: bool, modules: bool) -> None:
     """Add ``item`` (found under ``name``; ``None``: no names wanted) and what it holds."""
-    if isinstance(item, Value):
+    if isinstance(item, (list, tuple)):
+        if name is None:
+            for x in item:  # (a list of layers: each walked without a call for the list item)
+                if recurse and not modules and isinstance(x, Module):
+                    _walk_into(x, None, out, True, False)
+                else:
+                    _walk_item(x, None, out, recurse, modules)
+        else:
+            for i, x in enumerate(item):
+                _walk_item(x, f"{name}.{i}", out, recurse, modules)
+    elif isinstance(item, Value):
         out.append(item if name is None else (name, item))
     elif isinstance(item, Module):
         if modules:
             out.append(item if name is None else (name, item))
         if recurse:
             _walk_into(item, None if name is None else name + ".", out, recurse, modules)
-    elif isinstance(item, (list, tuple)):
-        if name is None:
-            for x in item:
-                _walk_item(x, None, out, recurse, modules)
-        else:
-            for i, x in enumerate(item):
-                _walk_item(x, f"{name}.{i}", out, recurse, modules)
 
 
 _INITS = ("he", "xavier", "uniform", None)  # None: He for ReLU-like activations, else Xavier

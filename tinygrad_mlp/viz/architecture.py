@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_mlp.viz import colors, labels
+from tinygrad_mlp.viz.computation import plain_grad
 from tinygrad_mlp.viz.render import Drawing
 
 __all__ = ["draw_mlp", "EDGE_LABEL_LIMIT"]
@@ -39,7 +40,8 @@ def _layers_of(model: Any, values_from: str) -> list[_LayerView]:
     """The weights of an MLP, a Layer or a Neuron (their public fields), as arrays."""
 
     def pick(v: Any) -> np.ndarray:
-        return np.array(v.grad if values_from == "grads" else v.data, dtype=np.float64, ndmin=1)
+        return np.array(plain_grad(v) if values_from == "grads" else v.data, dtype=np.float64,
+                        ndmin=1)
 
     if hasattr(model, "layers"):
         found = list(model.layers)

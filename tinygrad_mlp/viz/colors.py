@@ -16,7 +16,8 @@ import numpy as np
 from tinygrad_mlp.viz.labels import html_text
 
 __all__ = ["GRAD_BINS", "grad_color", "grad_magnitude", "legend_label", "sign_color",
-           "NONFINITE_COLOR", "HIGHLIGHT_COLOR"]
+           "order_color", "order_legend_label", "ORDER_COLORS", "NONFINITE_COLOR",
+           "HIGHLIGHT_COLOR"]
 
 # (upper bound of |grad|, name in the legend); the last bin is open-ended
 GRAD_BINS: tuple[tuple[float, str], ...] = (
@@ -90,6 +91,40 @@ def legend_label(title: str = "gradient") -> str:
     body = "".join(rows)
     return (f'<<FONT POINT-SIZE="10"><TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" '
             f'CELLPADDING="3">{body}</TABLE></FONT>>')
+
+
+# the derivative order that recorded a node (``Value.derivative_order``): the forward pass in
+# white, then the 1st, 2nd, 3rd... derivative's nodes in ColorBrewer Set3 pastels (text
+# stays black on all of them)
+ORDER_COLORS = ("#ffffff", "#bebada", "#8dd3c7", "#fdb462", "#fb8072", "#b3de69", "#fccde5")
+
+
+def order_color(order: int) -> str:
+    """The fill of a node recorded while computing ``order``-th derivatives (0: forward).
+
+    >>> order_color(0), order_color(1), order_color(99) == ORDER_COLORS[-1]
+    ('#ffffff', '#bebada', True)
+    """
+    return ORDER_COLORS[min(max(int(order), 0), len(ORDER_COLORS) - 1)]
+
+
+def order_legend_label(orders: list[int]) -> str:
+    """An HTML-like legend of the derivative orders present in a drawing.
+
+    >>> "2nd derivative" in order_legend_label([0, 2])
+    True
+    """
+    def name(k: int) -> str:
+        if k == 0:
+            return "forward pass"
+        suffix = {1: "st", 2: "nd", 3: "rd"}.get(k if k < 20 else k % 10, "th")
+        return f"{k}{suffix} derivative"
+
+    rows = ['<TR><TD COLSPAN="2"><B>recorded by</B></TD></TR>']
+    rows += [f'<TR><TD BGCOLOR="{order_color(k)}">   </TD><TD>{name(k)}</TD></TR>'
+             for k in sorted(set(orders))]
+    return (f'<<FONT POINT-SIZE="10"><TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" '
+            f'CELLPADDING="3">{"".join(rows)}</TABLE></FONT>>')
 
 
 def sign_color(x: float) -> str:

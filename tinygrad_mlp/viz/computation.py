@@ -28,6 +28,7 @@ from tinygrad_mlp.viz.structure import Structure, analyze, collect, downstream
 
 __all__ = [
     "draw_dot",
+    "plain_grad",
     "DrawOptions",
     "Scene",
     "build_scene",
@@ -60,6 +61,7 @@ class DrawOptions:
     precision: int = 4
     notation: str = "html"
     color_by_grad: bool = False
+    color_by_order: bool = False
     hide_constants: bool = False
     collapse: str | None = None
     bias: str = "b"
@@ -200,7 +202,7 @@ class _Builder:
         self.opts = opts
         self.nodes = collect(roots)
         self.highlight = highlight
-        self.grad_of = grad_of or (lambda v: v.grad)
+        self.grad_of = grad_of or plain_grad
         self.grad_shown = grad_shown
         self.current = current
         self.structure = analyze(self.nodes) if opts.model_aware else Structure(
@@ -313,6 +315,8 @@ class _Builder:
         attrs.update(color=colors.HIGHLIGHT_COLOR, penwidth="4")
 
     def grad_fill(self, n: Value, grad: Any, shown: bool) -> tuple[str | None, str]:
+        if self.opts.color_by_order:
+            return colors.order_color(n.derivative_order), "black"
         if not self.opts.color_by_grad or not n.requires_grad or grad is None or not shown:
             return None, "black"
         return colors.grad_color(grad)
@@ -357,7 +361,10 @@ class _Builder:
         self._add_edges(visible)
         if s.is_model and not collapse:
             self._inputs_first()
-        if o.color_by_grad and o.show_grad:
+        if o.color_by_order:
+            label = colors.order_legend_label([n.derivative_order for n in visible])
+            scene.nodes.append(SceneNode("legend", {"shape": "plain", "label": label}))
+        elif o.color_by_grad and o.show_grad:
             scene.nodes.append(SceneNode("legend", {"shape": "plain", "label": colors.legend_label()}))
         return scene
 
@@ -779,12 +786,24 @@ def build_scene(
     return builder.build()
 
 
+def plain_grad(v: Value) -> Any:
+    """``v``'s gradient as plain data (a gradient that is a Value, from
+    ``backward(create_graph=True)``, gives its data).
+
+    >>> x = Value(2.0); (x * x).backward(create_graph=True); plain_grad(x)
+    4.0
+    """
+    g = v.grad
+    return g.data if isinstance(g, Value) else g
+
+
 def draw_dot(
     root: Value | Sequence[Value], *, rankdir: str = "LR", show_data: bool = True,
     show_grad: bool = True, precision: int = 4, notation: str = "html",
     color_by_grad: bool = False, highlight: Value | Iterable[Value] = (),
     hide_constants: bool = False, collapse: str | None = None, bias: str = "b",
     model_aware: bool = True, title: str | None = None, force: bool = False,
+    color_by_order: bool = False,
 ) -> Drawing:
     """Draw the computation graph of ``root`` (a Value, or a list of a model's outputs).
 
@@ -798,6 +817,10 @@ def draw_dot(
       (the same in Unicode characters, micrograd's record boxes) or ``"plain"`` (``w(1)_34``).
     * ``color_by_grad``: fill each value by the sign and order of magnitude of its gradient,
       with a legend (vanishing and exploding gradients stand out).
+    * ``color_by_order``: fill each value by the derivative order that recorded it (the
+      forward pass, the 1st derivative's graph from ``backward(create_graph=True)``, the 2nd...),
+      with a legend: draw ``x.grad``'s graph to see which nodes the derivative added.  A
+      gradient that is a Value is shown by its data.
     * ``highlight``: Values to point at.  ``hide_constants``: leave out unnamed constants (the
       ``2`` in ``2 * x``), writing them into their operation's oval instead.
     * For a model's scalar graph (``model([x1, x2])``): clusters per layer and neuron, labels
@@ -836,5 +859,6 @@ def draw_dot(
         rankdir=rankdir, show_data=show_data, show_grad=show_grad, precision=precision,
         notation=notation, color_by_grad=color_by_grad, hide_constants=hide_constants,
         collapse=collapse, bias=bias, model_aware=model_aware, title=title, force=force,
+        color_by_order=color_by_order,
     )
     return build_scene(root, opts, highlight=highlight).to_drawing()
