@@ -723,3 +723,25 @@ def test_constants_made_by_a_create_graph_pass_have_order_zero_on_both_engines()
     x = Value(1.0)
     (g,) = grad(x + 1, x, create_graph=True)
     assert g.derivative_order == 0 and not g.requires_grad
+
+
+# --------------------------------------------------------------------------- readers of .grad
+def test_drawings_gradcheck_and_frames_read_a_value_gradient_by_its_data():
+    from tinygrad_mlp import MLP, gradcheck
+    from tinygrad_mlp.viz import backward_frames, draw_dot, draw_mlp
+
+    x = Value(0.5, label="x")
+    y = (x * x).tanh()
+    y.backward(create_graph=True)
+    assert isinstance(x.grad, Value)
+    source = draw_dot(y, notation="plain").source
+    assert f"grad {x.grad.data:.4f}" in source
+    order = draw_dot(x.grad, color_by_order=True, show_grad=False).source
+    assert "1st derivative" in order and "forward pass" in order
+    assert len(backward_frames(y)) > 0 and isinstance(x.grad, Value)  # grads left as they were
+    kept = x.grad
+    assert gradcheck(lambda v: (v * v).tanh(), [x]) and x.grad is kept
+    model = MLP(2, [3, 1], seed=0)
+    (model(np.ones((2, 2))) ** 2).sum().backward(create_graph=True)
+    assert isinstance(model.layers[0].W.grad, Value)
+    assert "->" in draw_mlp(model, values_from="grads").source
