@@ -627,3 +627,32 @@ def test_leaf_gradients_from_fresh_ops_accumulate_correctly():
     loss.backward()
     loss.backward()
     np.testing.assert_array_equal(w.grad, 2 * (2 * w.data + 3.0))
+
+
+def test_grad_mode_switches_in_many_threads_leave_the_shared_count_at_rest():
+    # The engines skip the thread-local mode while no switch is on anywhere; the count of
+    # switches must therefore never lose an update when threads enter and leave at once.
+    import sys
+
+    from tinygrad_mlp.engine import modes
+
+    def churn():
+        for _ in range(3000):
+            with no_grad():
+                pass
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        threads = [threading.Thread(target=churn) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert modes.active_switches == 0
+    x = Value(2.0)
+    with no_grad():
+        assert not (x * x).requires_grad
+    assert (x * x).requires_grad

@@ -1,8 +1,10 @@
 """Grad modes, shared by both engines: ``no_grad``, ``enable_grad`` and ``detect_anomaly``.
 
 Each switch is per thread and works as a context manager or a decorator (generators too).
-``active_switches`` counts the switches that are on in any thread: while it is 0 (nearly
-always), an engine may skip reading the thread-local ``mode``.
+``active_switches`` counts the switches that are on in any thread (under a lock, so that no
+update is lost between threads): while it is 0 (nearly always), an engine may skip reading the
+thread-local ``mode``.  The count itself is shared rather than per thread: reading a
+thread-local value on every recorded operation would cost the fast engine its speed.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class _Mode(threading.local):
 
 mode = _Mode()
 active_switches = 0
+_count_lock = threading.Lock()  # "+= 1" on a global is not atomic across threads
 
 
 class _Switch:
@@ -44,13 +47,15 @@ class _Switch:
         global active_switches
         self._saved.append(getattr(mode, self._attr))
         setattr(mode, self._attr, self._value)
-        active_switches += 1
+        with _count_lock:
+            active_switches += 1
         return self
 
     def __exit__(self, *exc: object) -> None:
         global active_switches
         setattr(mode, self._attr, self._saved.pop())
-        active_switches -= 1
+        with _count_lock:
+            active_switches -= 1
 
     def __call__(self, func: _F) -> _F:
         attr, value = self._attr, self._value
