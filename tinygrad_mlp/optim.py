@@ -90,10 +90,11 @@ class Optimizer:
                 continue
             data = p.data
             new = update(data, grad, state, lr)
-            if type(data) is float:
-                p.data = float(new)
-            elif new is not data:
-                data[...] = new  # in place: anything holding the array sees the update
+            if new is not data:  # (an array updated in place comes back as itself)
+                if type(data) is float:
+                    p.data = float(new)
+                else:
+                    data[...] = new  # in place: anything holding the array sees the update
         self.steps += 1
 
     def zero_grad(self) -> None:

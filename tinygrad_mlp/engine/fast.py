@@ -663,10 +663,9 @@ def grads_of(values: Sequence[Value]) -> list[Any]:
     >>> x = Value(2.0); (x * x).backward(); grads_of([x, Value(1.0)])
     [4.0, None]
     """
-    grads = list(map(_stored_grad, values))
     if _value_grads:  # some gradient has been a Value in this process: take its data
-        grads = [g.data if isinstance(g, ValueBase) else g for g in grads]
-    return grads
+        return [g.data if isinstance(g, ValueBase) else g for g in map(_stored_grad, values)]
+    return list(map(_stored_grad, values))
 
 
 _value_grads = False  # set once any gradient is a Value (backward(create_graph=True))
