@@ -41,6 +41,7 @@ promise from it: flags such as ``elementwise`` or ``fresh_grads`` on a class are
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from operator import attrgetter
 from typing import Any
@@ -574,12 +575,24 @@ def make_method(fn: type[Function]) -> Callable[..., Value]:
     elif arguments is None:  # a unary built-in: relu, tanh, exp...
         def method(self: Value) -> Value:  # type: ignore[misc]
             return _record(fn, self, None, self._pending >= 0)
+    elif _takes_one_argument(arguments):  # x[index], x.astype(dtype): no packing of *args
+        def method(self: Value, arg: Any) -> Value:  # type: ignore[misc]
+            extra = arguments(arg)
+            return _record(fn, self, None, self._pending >= 0, (self.data, *extra),
+                           _FIRST_OF[len(extra) + 1])
     else:  # a built-in whose other arguments pass through (an axis, a shape, an index...)
         def method(self: Value, *args: Any, **kwargs: Any) -> Value:  # type: ignore[misc]
             extra = arguments(*args, **kwargs)
             return _record(fn, self, None, self._pending >= 0, (self.data, *extra),
                            _FIRST_OF[len(extra) + 1])
     return method
+
+
+def _takes_one_argument(arguments: Callable[..., Any]) -> bool:
+    """Whether an ``arguments`` hook takes exactly one required positional argument."""
+    params = list(inspect.signature(arguments).parameters.values())
+    return len(params) == 1 and params[0].default is inspect.Parameter.empty and (
+        params[0].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
 
 _HOT_OPERATORS = ("Add", "Sub", "Mul", "Div", "MatMul")
