@@ -745,3 +745,12 @@ def test_drawings_gradcheck_and_frames_read_a_value_gradient_by_its_data():
     (model(np.ones((2, 2))) ** 2).sum().backward(create_graph=True)
     assert isinstance(model.layers[0].W.grad, Value)
     assert "->" in draw_mlp(model, values_from="grads").source
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")
+def test_detect_anomaly_checks_the_array_gradients_of_a_first_order_grad():
+    from tinygrad_mlp import detect_anomaly, grad
+
+    x = Value(np.array([0.0, 4.0]))
+    with detect_anomaly(), pytest.raises(FloatingPointError, match="backward pass of 'sqrt'"):
+        grad(x.sqrt().sum(), x)

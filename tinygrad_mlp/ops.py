@@ -24,6 +24,7 @@ from numpy.exceptions import AxisError
 
 from tinygrad_mlp.engine import Function, IndexGrad, Value, is_basic_index
 from tinygrad_mlp.engine.arrays import fit_grad
+from tinygrad_mlp.engine.function import is_operand
 from tinygrad_mlp.engine.registry import Sample, register
 
 _SCALAR_ERRORS = (ValueError, OverflowError, ZeroDivisionError)
@@ -178,13 +179,13 @@ class _Arithmetic(Function):
 
     @classmethod
     def apply(cls, a: Any, b: Any) -> Value:  # type: ignore[override]
-        return super().apply(_constant(a, cls), _constant(b, cls))
+        return super().apply(_operand(a, cls), _operand(b, cls))
 
 
-def _constant(x: Any, fn: type[Function]) -> Value:
+def _operand(x: Any, fn: type[Function]) -> Value:
     if isinstance(x, Value):
         return x
-    if isinstance(x, (int, float, np.number, np.bool_, np.ndarray)):
+    if is_operand(x):  # a number or an array: a constant
         return Value(x, requires_grad=False)
     raise TypeError(f"{fn.op_name}: unsupported operand type {type(x).__name__!r}")
 

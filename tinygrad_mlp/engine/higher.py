@@ -106,13 +106,19 @@ def gradients(
                 seen.add(p)
                 stack.append(p)
     grads: dict[Any, Any] = {}
-    saved_order = modes.mode.order
-    if create_graph:  # the nodes recorded now are one derivative order up (for drawings)
-        modes.mode.order = 1 + max(root.derivative_order for root, _ in roots)
-    try:
+    if not create_graph:
         for root, g in roots:
-            _add(grads, root, g, create_graph, "backward", root.shape)
-        _walk(roots, grads, consumers, create_graph, on_node)
+            _add(grads, root, g, False, "backward", root.shape)
+        _walk(roots, grads, consumers, False, on_node)
+        return grads
+    saved_order = modes.mode.order
+    # the backward pass is recorded (even inside no_grad), its nodes one derivative order up
+    modes.mode.order = 1 + max(root.derivative_order for root, _ in roots)
+    try:
+        with modes.enable_grad():
+            for root, g in roots:
+                _add(grads, root, g, True, "backward", root.shape)
+            _walk(roots, grads, consumers, True, on_node)
     finally:
         modes.mode.order = saved_order
     return grads
@@ -154,8 +160,9 @@ def _walk(roots: Sequence[tuple[Any, Any]], grads: dict[Any, Any], consumers: di
         for p, pg in zip(node.parents, per_operand):
             if pg is not None and p.requires_grad:
                 if anomaly:
-                    modes.check_finite(getattr(pg, "data", getattr(pg, "value", pg)), node.op,
-                                       "backward", [q.data for q in node.parents])
+                    raw = pg.data if isinstance(pg, ValueBase) else (
+                        pg.value if type(pg) is IndexGrad else pg)
+                    modes.check_finite(raw, node.op, "backward", [q.data for q in node.parents])
                 _add(grads, p, pg, create_graph, node.op, node.shape)
             consumers[p] -= 1
             if consumers[p] == 0:
@@ -188,9 +195,7 @@ def backward_graph(root: Any, grad: Any = None,
     >>> x = Value(2.0); backward_graph(x * x * x); x.grad
     Value(data=12.0, op='+')
     """
-    grad = _seed(root, grad, True)
-    with modes.enable_grad():
-        grads = gradients([(root, grad)], True, on_node)
+    grads = gradients([(root, _seed(root, grad, True))], True, on_node)
     for node in root.graph():
         if not node.requires_grad:
             continue
@@ -241,11 +246,7 @@ def grad(
             raise RuntimeError(f"grad: output {i} does not require a gradient (a constant, or "
                                "computed under no_grad())")
     roots = [(o, _seed(o, g, create_graph)) for o, g in zip(outs, gos)]
-    if create_graph:
-        with modes.enable_grad():
-            grads = gradients(roots, True)
-    else:
-        grads = gradients(roots, False)
+    grads = gradients(roots, create_graph)
     result = []
     for i, x in enumerate(ins):
         g = grads.get(x)
