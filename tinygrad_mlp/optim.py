@@ -12,12 +12,12 @@ method.  The update rules follow PyTorch's ``torch.optim`` step by step.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
+from tinygrad_mlp.checks import check_number, describe, is_number
 from tinygrad_mlp.engine import Value, clear_grads, grads_of
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "linear_decay", "step_decay"]
@@ -58,9 +58,9 @@ class Optimizer:
                     "(it would be updated twice per step); pass each parameter once, e.g. "
                     "model.parameters(), which lists a tied parameter once"
                 )
-        if not callable(lr) and not (_is_number(lr) and math.isfinite(lr) and lr >= 0):
+        if not callable(lr) and not (is_number(lr) and math.isfinite(lr) and lr >= 0):
             raise ValueError(f"{type(self).__name__}: lr must be a finite number of at least 0 "
-                             f"or a schedule (a callable of the step), got {_describe(lr)}")
+                             f"or a schedule (a callable of the step), got {describe(lr)}")
         self.lr = lr
         self.steps = 0
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
@@ -154,24 +154,9 @@ def _like(v: Any) -> Any:
     return arr.item() if arr.ndim == 0 else arr
 
 
-def _is_number(x: Any) -> bool:
-    return isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_))
-
-
-def _describe(value: Any) -> str:
-    return "None" if value is None else f"{type(value).__name__} {value!r}"
-
-
-def _check(who: Optimizer, name: str, value: Any, high: float | None = None) -> None:
+def _check(who: Optimizer, name: str, value: Any, high: int | None = None) -> None:
     """``value`` is a finite real number in ``[0, high)`` (``[0, inf)`` without ``high``)."""
-    where = f"{type(who).__name__}: {name} must be"
-    if not _is_number(value):
-        raise TypeError(f"{where} a number, got {_describe(value)}")
-    if high is None:
-        if not (math.isfinite(value) and value >= 0):
-            raise ValueError(f"{where} a finite number of at least 0, got {_describe(value)}")
-    elif not 0 <= value < high:
-        raise ValueError(f"{where} a number in [0, {high:g}), got {_describe(value)}")
+    check_number(type(who).__name__, name, value, low=0, high=high, high_open=True)
 
 
 class SGD(Optimizer):
@@ -187,7 +172,7 @@ class SGD(Optimizer):
         nesterov: bool = False, weight_decay: float = 0.0,
     ) -> None:
         super().__init__(params, lr)
-        _check(self, "momentum", momentum, high=1.0)
+        _check(self, "momentum", momentum, high=1)
         _check(self, "weight_decay", weight_decay)
         if nesterov and momentum == 0:
             raise ValueError("Nesterov momentum needs momentum > 0")
@@ -233,9 +218,9 @@ class Adam(Optimizer):
             b1, b2 = betas
         except (TypeError, ValueError):
             raise ValueError(f"{type(self).__name__}: betas must be a pair of numbers in [0, 1), "
-                             f"got {_describe(betas)}") from None
-        _check(self, "betas[0]", b1, high=1.0)
-        _check(self, "betas[1]", b2, high=1.0)
+                             f"got {describe(betas)}") from None
+        _check(self, "betas[0]", b1, high=1)
+        _check(self, "betas[1]", b2, high=1)
         _check(self, "eps", eps)
         _check(self, "weight_decay", weight_decay)
         self.betas, self.eps, self.weight_decay = (b1, b2), eps, weight_decay
