@@ -8,6 +8,8 @@ random examples on every run.  ``HYPOTHESIS_PROFILE`` picks a profile by name ex
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -54,3 +56,31 @@ def restore_activations():
     yield
     ACTIVATIONS.clear()
     ACTIVATIONS.update(saved)
+
+
+# --------------------------------------------------------------------------- the browser
+@pytest.fixture(scope="session")
+def browser():
+    """A headless Chromium (see ``tests/browser.py``): skipped where there is none, except on CI."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from browser import Browser, unavailable
+
+    reason = unavailable()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"browser tests cannot run on CI: {reason}")
+        pytest.skip(reason)
+    b = Browser()
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def open_html(browser, tmp_path):
+    """``open_html(html_string_or_path) -> Opened``: a page in the browser, closed after the test."""
+
+    def open_(target, **kwargs):
+        return browser.open(target, tmp_path / "pages", **kwargs)
+
+    yield open_
+    browser.close_pages()
