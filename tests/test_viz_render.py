@@ -20,7 +20,9 @@ from tinygrad_mlp.viz import (
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
 INSTALL_COMMANDS = ("apt-get install graphviz", "brew install graphviz",
-                    "conda install -c conda-forge graphviz", "winget install graphviz")
+                    "conda install -c conda-forge graphviz", "winget install graphviz",
+                    'pip install "tinygrad_mlp[draw]"')
+PIP_REMEDY = 'pip install "tinygrad_mlp[draw]"'
 
 
 def graph():
@@ -33,10 +35,12 @@ def graph():
 
 @pytest.fixture
 def no_graphviz(tmp_path, monkeypatch):
+    """Neither Graphviz's dot nor graphviz-pure on PATH."""
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
-    assert shutil.which("dot") is None
+    monkeypatch.delenv("TINYGRAD_MLP_GRAPHVIZ", raising=False)
+    assert shutil.which("dot") is None and shutil.which("graphviz-pure") is None
 
 
 @needs_dot
@@ -85,6 +89,9 @@ def test_missing_graphviz_gives_one_clear_error(no_graphviz, tmp_path):
     assert isinstance(err, RuntimeError) and isinstance(err, graphviz.ExecutableNotFound)
     for command in INSTALL_COMMANDS:
         assert command in str(err)
+    # both remedies, the system package and the pip-only one, on the line a summary shows
+    first_line = str(err).splitlines()[0]
+    assert "apt-get install graphviz" in first_line and PIP_REMEDY in first_line
     assert not (tmp_path / "g.svg").exists()
     for call in (lambda: g.pipe(format="png"), lambda: g.render(tmp_path / "x", format="pdf"),
                  lambda: backward_frames(Value(1.0) * 2)):
@@ -100,7 +107,7 @@ def test_missing_graphviz_gives_one_clear_error(no_graphviz, tmp_path):
 def test_missing_graphviz_in_a_notebook_shows_the_hint(no_graphviz):
     bundle = graph()._repr_mimebundle_()
     assert list(bundle) == ["text/plain"]
-    assert "apt-get install graphviz" in bundle["text/plain"]
+    assert "apt-get install graphviz" in bundle["text/plain"] and PIP_REMEDY in bundle["text/plain"]
 
 
 def test_plain_digraphs_get_the_same_error(no_graphviz, tmp_path):
@@ -130,11 +137,12 @@ def test_notebook_shows_svg_and_can_switch_to_png():
 
 def test_script_fonts_are_for_svg_only():
     from tinygrad_mlp import MLP
+    from tinygrad_mlp.viz.labels import SCRIPT_POINT_SIZE
     from tinygrad_mlp.viz.render import _without_script_fonts
 
     y = MLP(2, [2, 1], seed=0)([1.0, 2.0])
     drawing = draw_dot(y)
-    assert '<FONT POINT-SIZE="9"><SUB>' in drawing.source
+    assert f'<FONT POINT-SIZE="{SCRIPT_POINT_SIZE}"><SUB>' in drawing.source
     stripped = _without_script_fonts(drawing).source
     assert "<FONT POINT-SIZE" not in stripped and "<SUB>" in stripped and "<SUP>" in stripped
     assert drawing.source.count("<SUB>") == stripped.count("<SUB>")
@@ -173,3 +181,54 @@ def test_dpi_is_range_checked(tmp_path, dpi):
     assert not list(tmp_path.iterdir())
     with pytest.raises(TypeError, match="dpi must be a number"):
         render(graph(), tmp_path / "g.png", dpi="300")
+
+
+# --------------------------------------------------------------------------- notebooks: fit the cell
+def wide_and_narrow():
+    """A drawing much wider than a notebook cell, and one narrower than it."""
+    y = Value(1.0, label="x")
+    for k in range(12):
+        y = y * Value(1.5, label=f"w{k}")
+    return draw_dot(y), draw_dot(Value(2.0, label="a") * 3)
+
+
+def test_fit_width_styles_only_the_root_svg():
+    from tinygrad_mlp.viz.render import fit_width
+
+    svg = '<svg width="10pt" height="5pt"><g><svg width="1pt"></svg></g></svg>'
+    assert fit_width(svg) == ('<svg style="max-width:100%;height:auto" width="10pt" height="5pt">'
+                              '<g><svg width="1pt"></svg></g></svg>')
+    assert fit_width('<svg style="color:red" width="1pt">') == (
+        '<svg style="max-width:100%;height:auto;color:red" width="1pt">')
+
+
+@needs_dot
+def test_notebook_svg_shrinks_to_the_cell_width_only_when_wider(open_html):
+    wide, narrow = wide_and_narrow()
+    cell = 600  # px: a notebook output area
+    html = "".join(f'<div id="{name}" style="width:{cell}px">{d._repr_mimebundle_()["image/svg+xml"]}</div>'
+                   for name, d in (("wide", wide), ("narrow", narrow)))
+    opened = open_html(f"<!DOCTYPE html><html><body>{html}</body></html>")
+    boxes = {}
+    for name in ("wide", "narrow"):
+        boxes[name] = opened.page.evaluate(f"""() => {{
+            const svg = document.querySelector('#{name} > svg');
+            const r = svg.getBoundingClientRect(), vb = svg.viewBox.baseVal;
+            return [r.width, r.height, vb.width, vb.height, svg.width.baseVal.value];
+        }}""")
+    width, height, vb_width, vb_height, natural = boxes["wide"]
+    assert natural > 2 * cell  # really wider than the cell...
+    assert width == pytest.approx(cell, abs=1)  # ...so it fits the cell, no scrolling,
+    assert height / width == pytest.approx(vb_height / vb_width, rel=0.02)  # undistorted
+    width, height, vb_width, vb_height, natural = boxes["narrow"]
+    assert natural < cell and width == pytest.approx(natural, abs=1)  # keeps its natural size
+    opened.assert_clean()
+
+
+@needs_dot
+def test_notebook_svg_in_a_plain_page_is_unchanged_apart_from_the_style():
+    drawing = graph()
+    shown = drawing._repr_mimebundle_()["image/svg+xml"]
+    drawn = drawing.pipe(format="svg", encoding="utf-8")
+    assert shown.count('style="max-width:100%;height:auto"') == 1
+    assert shown.replace(' style="max-width:100%;height:auto"', "") == drawn

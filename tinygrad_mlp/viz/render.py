@@ -1,11 +1,16 @@
 """Turning drawings into SVG, PNG and PDF — and explaining a missing Graphviz.
 
 The Python package ``graphviz`` only writes DOT text; pictures come from the separate Graphviz
-program ``dot`` (a system package).  Every drawing here is a :class:`Drawing`, a
-``graphviz.Digraph`` whose render calls turn "program not found" into one
-:class:`GraphvizNotFoundError` that says how to install it, and whose notebook display shows that
-advice as text instead of a traceback.  The DOT source (``drawing.source``, :func:`to_dot`) needs
-no Graphviz at all.
+program ``dot`` (a system package).  Where ``dot`` is missing, ``graphviz-pure`` draws instead
+when it is installed (``pip install "tinygrad_mlp[draw]"``: a port of Graphviz to Rust with the
+same command line; SVG, PNG and JPEG, no PDF).  :func:`run_graphviz` is the one place a program
+is run, :func:`graphviz_backend` says which one, and the environment variable
+``TINYGRAD_MLP_GRAPHVIZ`` (``auto``, ``system`` or ``pure``) overrides the choice.
+
+Every drawing here is a :class:`Drawing`, a ``graphviz.Digraph`` whose render calls turn
+"program not found" into one :class:`GraphvizNotFoundError` that says how to install one, and
+whose notebook display shows that advice as text instead of a traceback.  The DOT source
+(``drawing.source``, :func:`to_dot`) needs no Graphviz at all.
 """
 
 from __future__ import annotations
@@ -13,6 +18,9 @@ from __future__ import annotations
 import numbers
 import os
 import re
+import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +34,11 @@ __all__ = [
     "GraphvizNotFoundError",
     "INSTALL_HINT",
     "FORMATS",
+    "GRAPHVIZ_ENV",
+    "graphviz_backend",
     "render",
+    "fit_width",
+    "run_graphviz",
     "to_dot",
     "set_notebook_format",
 ]
@@ -37,7 +49,22 @@ The Python package graphviz only writes DOT text; the Graphviz program draws it:
   macOS:          brew install graphviz
   conda:          conda install -c conda-forge graphviz
   Windows:        winget install graphviz   (or: choco install graphviz), then open a new terminal
-The DOT source works without it: drawing.source, or tinygrad_mlp.viz.to_dot(drawing)."""
+Without admin rights: pip install "tinygrad_mlp[draw]" installs graphviz-pure, which draws SVG,
+PNG and JPEG (no PDF) when dot is missing.
+The DOT source works without either: drawing.source, or tinygrad_mlp.viz.to_dot(drawing)."""
+
+#: environment variable choosing the program that draws: "auto" (the default: Graphviz's ``dot``,
+#: else graphviz-pure), "system" (``dot`` only) or "pure" (graphviz-pure, even where ``dot`` exists)
+GRAPHVIZ_ENV = "TINYGRAD_MLP_GRAPHVIZ"
+PURE_PROGRAM = "graphviz-pure"
+# what graphviz-pure writes (its -T list); PDF, GIF and the cairo/gd renderers are missing
+PURE_FORMATS = frozenset({"svg", "png", "jpeg", "jpg", "jpe", "json", "json0", "dot_json",
+                          "xdot_json", "dot", "gv", "canon", "xdot", "xdot1.2", "xdot1.4",
+                          "plain", "plain-ext"})
+# graphviz-pure estimates the width of some non-ASCII text from a space and says so once per run;
+# the boxes still fit their text (checked on every drawing of this package)
+_PURE_NOISE = re.compile(r"^Warning: (Warning: )?no value for width of non-ASCII character \d+\. "
+                         r"Falling back to width of space character\s*$", re.M)
 
 # extension -> Graphviz output format; "dot" means: write the DOT source itself
 FORMATS = {
@@ -66,19 +93,21 @@ def check_dpi(dpi: Any) -> float:
 
 
 class GraphvizNotFoundError(graphviz.ExecutableNotFound):
-    """The Graphviz program (``dot``, ``neato``) is not on ``PATH``.
+    """No program can draw: neither Graphviz's ``dot`` nor graphviz-pure is on ``PATH`` (or the
+    one that is cannot write the format asked for, e.g. PDF without ``dot``).
 
     A ``RuntimeError`` (and a ``graphviz.ExecutableNotFound``, so code written for the
-    ``graphviz`` package still catches it) whose message says how to install Graphviz.
+    ``graphviz`` package still catches it) whose message says how to install either.
     """
 
-    def __init__(self, program: str = "dot") -> None:
+    def __init__(self, program: str = "dot", reason: str | None = None) -> None:
         self.program = program
         # the first line alone must help (a one-line summary shows only that)
-        RuntimeError.__init__(
-            self, f"the Graphviz program {program!r} was not found on PATH; install Graphviz to "
-            f"draw (e.g. sudo apt-get install graphviz).\n{INSTALL_HINT}"
-        )
+        if reason is None:
+            reason = (f"the Graphviz program {program!r} was not found on PATH; install Graphviz "
+                      f'(e.g. sudo apt-get install graphviz) or pip install "tinygrad_mlp[draw]" '
+                      f"to draw")
+        RuntimeError.__init__(self, f"{reason}.\n{INSTALL_HINT}")
 
 
 def _program(err: graphviz.ExecutableNotFound) -> str:
@@ -88,6 +117,73 @@ def _program(err: graphviz.ExecutableNotFound) -> str:
         if f"'{name}'" in str(args):
             return name
     return "dot"
+
+
+def graphviz_backend() -> str:
+    """Which program draws: ``"system"`` (Graphviz's ``dot``) or ``"pure"`` (graphviz-pure).
+
+    Graphviz's ``dot`` when it is on ``PATH``, else graphviz-pure when that is (``pip install
+    "tinygrad_mlp[draw]"``); the environment variable ``TINYGRAD_MLP_GRAPHVIZ`` set to
+    ``system`` or ``pure`` insists on one.  Raises :class:`GraphvizNotFoundError` when the
+    program needed is missing.
+
+    >>> graphviz_backend() in ("system", "pure")
+    True
+    """
+    choice = os.environ.get(GRAPHVIZ_ENV, "").strip().lower() or "auto"
+    if choice not in ("auto", "system", "pure"):
+        raise ValueError(f"{GRAPHVIZ_ENV} must be auto, system or pure, got {choice!r}")
+    if choice == "pure":
+        if shutil.which(PURE_PROGRAM) is None:
+            raise GraphvizNotFoundError(
+                PURE_PROGRAM, f"{GRAPHVIZ_ENV}=pure asks for graphviz-pure, which was not found on "
+                f'PATH; pip install "tinygrad_mlp[draw]" (or unset {GRAPHVIZ_ENV})')
+        return "pure"
+    if choice == "system" or shutil.which("dot") is not None:
+        return "system"  # a missing dot is then reported when it is run
+    if shutil.which(PURE_PROGRAM) is not None:
+        return "pure"
+    raise GraphvizNotFoundError("dot")
+
+
+def run_graphviz(source: str | bytes, *, engine: str = "dot", format: str = "svg",
+                 neato_no_op: int | None = None, quiet: bool = False,
+                 renderer: str | None = None, formatter: str | None = None) -> bytes:
+    """Lay out and draw the DOT ``source`` with the program :func:`graphviz_backend` picks.
+
+    ``engine`` is the layout (``dot``, ``neato``, ...; ``layout=`` in the source wins),
+    ``format`` the output (``svg``, ``png``, ``json``...).  Raises
+    :class:`GraphvizNotFoundError` when no program can draw it (graphviz-pure writes no PDF) and
+    ``graphviz.CalledProcessError`` (a ``subprocess.CalledProcessError``) when it fails.
+    Warnings are printed to stderr unless ``quiet``.
+
+    >>> run_graphviz("digraph { a -> b }", format="svg").startswith(b"<?xml")
+    True
+    """
+    data = source.encode("utf-8") if isinstance(source, str) else source
+    if graphviz_backend() == "system":
+        with _install_hint():
+            return graphviz.pipe(engine, format, data, renderer=renderer, formatter=formatter,
+                                 neato_no_op=neato_no_op, quiet=quiet)
+    if format not in PURE_FORMATS or renderer is not None or formatter is not None:
+        wanted = ":".join(f for f in (format, renderer, formatter) if f)
+        raise GraphvizNotFoundError(
+            "dot", f"graphviz-pure cannot write {wanted!r} (it writes SVG, PNG and JPEG); install "
+            f"Graphviz (e.g. sudo apt-get install graphviz) for it")
+    cmd = [PURE_PROGRAM, f"-K{engine}", f"-T{format}"]
+    if neato_no_op:
+        cmd.append(f"-n{int(neato_no_op)}")
+    try:
+        proc = subprocess.run(cmd, input=data, capture_output=True, check=False)
+    except FileNotFoundError:  # removed since graphviz_backend() looked
+        raise GraphvizNotFoundError(PURE_PROGRAM) from None
+    stderr = _PURE_NOISE.sub("", proc.stderr.decode("utf-8", "replace")).strip()
+    if stderr and not quiet:
+        print(stderr, file=sys.stderr)
+    if proc.returncode != 0:
+        raise graphviz.CalledProcessError(proc.returncode, cmd, output=proc.stdout,
+                                          stderr=proc.stderr)
+    return proc.stdout
 
 
 @contextmanager
@@ -133,26 +229,63 @@ class Drawing(graphviz.Digraph):
     def notebook_format(self, fmt: str) -> None:
         self._jupyter_mimetype = graphviz.jupyter_integration.get_jupyter_format_mimetype(fmt)
 
-    def pipe(self, *args: Any, **kwargs: Any) -> Any:  # noqa: D102 - as graphviz.Digraph
-        fmt = kwargs.get("format", args[0] if args else None) or self.format
-        if fmt != "svg":
-            # the small FONT around <SUB>/<SUP> is for SVG only: the other renderers shrink
-            # scripts themselves, and would shrink them twice
-            return _without_script_fonts(self)._pipe_checked(*args, **kwargs)
-        return self._pipe_checked(*args, **kwargs)
+    def pipe(self, format: str | None = None, renderer: str | None = None,  # noqa: D417
+             formatter: str | None = None, neato_no_op: int | None = None, quiet: bool = False,
+             *, engine: str | None = None, encoding: str | None = None) -> bytes | str:
+        """The drawing as ``format`` (bytes, or text decoded with ``encoding``), as
+        ``graphviz.Digraph.pipe``, drawn by :func:`run_graphviz`."""
+        fmt = format or self.format
+        # the small FONT around <SUB>/<SUP> is for SVG only: the other renderers shrink
+        # scripts themselves, and would shrink them twice
+        graph = self if fmt == "svg" else _without_script_fonts(self)
+        data = run_graphviz(graph.source.encode(self.encoding), engine=engine or self.engine,
+                            format=fmt, neato_no_op=neato_no_op, quiet=quiet,
+                            renderer=renderer or self.renderer,
+                            formatter=formatter or self.formatter)
+        return data.decode(encoding) if encoding is not None else data
 
-    def _pipe_checked(self, *args: Any, **kwargs: Any) -> Any:
-        with _install_hint():
-            return super().pipe(*args, **kwargs)
-
-    def render(self, *args: Any, **kwargs: Any) -> Any:  # noqa: D102 - as graphviz.Digraph
-        with _install_hint():
-            return super().render(*args, **kwargs)
+    def render(self, filename: str | os.PathLike | None = None,  # noqa: D417
+               directory: str | os.PathLike | None = None, view: bool = False,
+               cleanup: bool = False, format: str | None = None, renderer: str | None = None,
+               formatter: str | None = None, neato_no_op: int | None = None,
+               quiet: bool = False, quiet_view: bool = False, *,
+               outfile: str | os.PathLike | None = None, engine: str | None = None,
+               **kwargs: Any) -> str:
+        """Save the source and draw it to a file, as ``graphviz.Digraph.render``; returns the
+        path of the drawing.  Without ``dot`` (see :func:`graphviz_backend`) graphviz-pure
+        draws it."""
+        options = dict(filename=filename, directory=directory, view=view, cleanup=cleanup,
+                       format=format, renderer=renderer, formatter=formatter,
+                       neato_no_op=neato_no_op, quiet=quiet, quiet_view=quiet_view,
+                       outfile=outfile, engine=engine, **kwargs)
+        if graphviz_backend() == "system":
+            with _install_hint():
+                return super().render(**options)
+        if outfile is not None:
+            outfile = Path(outfile) if directory is not None else Path(self.directory, outfile)
+            if format is None:
+                format = FORMATS.get(outfile.suffix.lower(), outfile.suffix.lstrip(".").lower())
+        fmt = format or self.format
+        data = self.pipe(format=fmt, renderer=renderer, formatter=formatter,
+                         neato_no_op=neato_no_op, quiet=quiet, engine=engine)
+        if outfile is not None and filename is None:
+            filename = outfile.with_suffix(".gv").name
+        source = self.save(filename, directory=directory)
+        rendered = str(outfile) if outfile is not None else f"{source}.{fmt}"
+        _write_atomic(Path(rendered), data)
+        if cleanup:
+            os.remove(source)
+        if view or quiet_view:
+            graphviz.view(rendered, quiet=quiet_view)
+        return rendered
 
     def _repr_image_png(self) -> bytes:
         if self.png_dpi:
             return _with_dpi(self, self.png_dpi).pipe(format="png")
         return self.pipe(format="png")
+
+    def _repr_image_svg_xml(self) -> str:
+        return fit_width(self.pipe(format="svg", encoding="utf-8"))
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> dict:
         try:
@@ -160,6 +293,28 @@ class Drawing(graphviz.Digraph):
         except GraphvizNotFoundError as e:
             # a notebook user needs the install command, not a traceback into subprocess
             return {"text/plain": str(e)}
+
+
+_SVG_ROOT = re.compile(r"<svg\b([^>]*)>")
+FIT_STYLE = "max-width:100%;height:auto"
+
+
+def fit_width(svg: str) -> str:
+    """``svg`` with its root element shrinking to the width of its container when wider.
+
+    A narrower picture keeps its natural size; the height follows the width (the
+    ``viewBox`` keeps the proportions).  Used for the notebook display.
+
+    >>> fit_width('<svg width="800pt" height="90pt" viewBox="0 0 800 90"></svg>')
+    '<svg style="max-width:100%;height:auto" width="800pt" height="90pt" viewBox="0 0 800 90"></svg>'
+    """
+    def add_style(m: re.Match) -> str:
+        attrs = m.group(1)
+        if re.search(r"\sstyle=", attrs):
+            attrs = re.sub(r'(\sstyle=")', rf"\1{FIT_STYLE};", attrs, count=1)
+            return f"<svg{attrs}>"
+        return f'<svg style="{FIT_STYLE}"{attrs}>'
+    return _SVG_ROOT.sub(add_style, svg, count=1)
 
 
 _SCRIPT_FONT = re.compile(r'<FONT POINT-SIZE="\d+(?:\.\d+)?">(<(SUB|SUP)>.*?</\2>)</FONT>')
@@ -212,7 +367,8 @@ def render(graph: graphviz.Digraph, path: str | os.PathLike, *, format: str | No
     ``dpi`` sets the resolution of raster formats (for slides: 150-300; from 10 to 1200,
     checked for every format).  ``.dot``/``.gv``
     writes the DOT source and works without Graphviz; the others raise
-    :class:`GraphvizNotFoundError` when Graphviz is not installed.  Returns the path written.
+    :class:`GraphvizNotFoundError` when neither Graphviz nor graphviz-pure is installed (and
+    for PDF, GIF without Graphviz).  Returns the path written.
 
     >>> from tinygrad_mlp import Value
     >>> from tinygrad_mlp.viz import draw_dot
@@ -230,8 +386,10 @@ def render(graph: graphviz.Digraph, path: str | os.PathLike, *, format: str | No
         return path
     if dpi is not None and fmt not in ("svg", "pdf"):
         graph = _with_dpi(graph, dpi)
-    with _install_hint():  # a plain graphviz.Digraph may be given too
+    if isinstance(graph, Drawing):
         data = graph.pipe(format=fmt)
+    else:  # a plain graphviz.Digraph may be given too
+        data = run_graphviz(graph.source.encode(graph.encoding), engine=graph.engine, format=fmt)
     _write_atomic(path, data)
     return path
 
