@@ -504,6 +504,7 @@ class ReLU(Function):
     """
 
     symbol = "relu"
+    micrograd_op = "ReLU"  # Value._op, micrograd's name for it
 
     @staticmethod
     def forward(ctx: Value, a: Any) -> Any:

@@ -227,6 +227,20 @@ class Value(ValueBase):
         """The :class:`Function` subclass that produced this value, or ``None``."""
         return self._fn
 
+    # micrograd's names for the same two fields (see the reference engine)
+    @property
+    def _prev(self) -> set[Value]:
+        """micrograd's ``_prev``: the operands, as a set."""
+        return set(self.parents)
+
+    @property
+    def _op(self) -> str:
+        """micrograd's ``_op``: ``'+'``, ``'*'``, ``'**2'``, ``'ReLU'``, ``'tanh'``, ``'exp'``...
+
+        An operation's ``micrograd_op`` if it declares one, else its label in drawings."""
+        fn = self._fn
+        return "" if fn is None else getattr(fn, "micrograd_op", None) or fn.label(self)
+
     @property
     def requires_grad(self) -> bool:
         """Whether gradients flow to this value (False for constants such as inputs and targets,

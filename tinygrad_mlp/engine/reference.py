@@ -105,6 +105,21 @@ class Value(ValueBase):
         """True for values made by the user rather than by an operation."""
         return self._function is None
 
+    # micrograd's names for the same two fields, so that code written for micrograd (the
+    # lecture's graph drawing, tinygrad_mlp.micrograd) reads this graph unchanged
+    @property
+    def _prev(self) -> set[Value]:
+        """micrograd's ``_prev``: the operands, as a set."""
+        return set(self.parents)
+
+    @property
+    def _op(self) -> str:
+        """micrograd's ``_op``: ``'+'``, ``'*'``, ``'**2'``, ``'ReLU'``, ``'tanh'``, ``'exp'``...
+
+        An operation's ``micrograd_op`` if it declares one, else its label in drawings."""
+        fn = self._function
+        return "" if fn is None else getattr(fn, "micrograd_op", None) or fn.label(self)
+
     @property
     def requires_grad(self) -> bool:
         """Whether gradients flow to this value (False for constants such as inputs and targets,
