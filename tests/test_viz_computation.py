@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from tinygrad_mlp import MLP, Function, Layer, Value
+from tinygrad_mlp.notation import user_label
 from tinygrad_mlp.viz import GraphTooLargeError, LargeGraphWarning, draw_dot
 from tinygrad_mlp.viz.computation import MAX_NODES, WARN_NODES
 
@@ -76,21 +77,21 @@ def test_snapshot_of_a_small_graph():
     d.backward()
     expected = textwrap.dedent("""\
         digraph {
-        \tgraph [rankdir=LR]
+        \tgraph [nodesep=0.12 rankdir=LR ranksep=0.2 tooltip=" "]
         \tnode [fontsize=14]
-        \tv0 [label="{ a | data 2.0000 | grad -3.0000 }" shape=record]
-        \tv1 [label="{ b | data -3.0000 | grad 2.0000 }" shape=record]
-        \tv2 [label="{ e | data -6.0000 | grad 1.0000 }" shape=record]
-        \to2 [label="*" height=0.4 margin="0.05,0.03" shape=ellipse width=0.4]
-        \tv3 [label="{ c | data 10.0000 | grad 1.0000 }" shape=record]
-        \tv4 [label="{ d | data 4.0000 | grad 1.0000 }" shape=record]
-        \to4 [label="+" height=0.4 margin="0.05,0.03" shape=ellipse width=0.4]
-        \to2 -> v2
-        \to4 -> v4
-        \tv0 -> o2
-        \tv1 -> o2
-        \tv2 -> o4
-        \tv3 -> o4
+        \tv0 [label="{ a | data 2.0000 | grad -3.0000 }" shape=record tooltip="a = 2.0000, grad -3.0000"]
+        \tv1 [label="{ b | data -3.0000 | grad 2.0000 }" shape=record tooltip="b = -3.0000, grad 2.0000"]
+        \tv2 [label="{ e | data -6.0000 | grad 1.0000 }" shape=record tooltip="e = -6.0000, grad 1.0000"]
+        \to2 [label="*" height=0.4 margin="0.05,0.03" shape=ellipse tooltip="*: a * b = -6.0000" width=0.4]
+        \tv3 [label="{ c | data 10.0000 | grad 1.0000 }" shape=record tooltip="c = 10.0000, grad 1.0000"]
+        \tv4 [label="{ d | data 4.0000 | grad 1.0000 }" shape=record tooltip="d = 4.0000, grad 1.0000"]
+        \to4 [label="+" height=0.4 margin="0.05,0.03" shape=ellipse tooltip="+: e + c = 4.0000" width=0.4]
+        \to2 -> v2 [tooltip="* → e"]
+        \to4 -> v4 [tooltip="+ → d"]
+        \tv0 -> o2 [tooltip="a → *"]
+        \tv1 -> o2 [tooltip="b → *"]
+        \tv2 -> o4 [tooltip="e → +"]
+        \tv3 -> o4 [tooltip="c → +"]
         }
         """)
     assert draw_dot(d, notation="plain").source == expected
@@ -125,41 +126,117 @@ def test_source_is_the_same_in_every_run_and_whatever_else_was_built():
 def test_model_graph_uses_the_notation_from_role_and_index():
     y = small_mlp()
     y.backward()
-    weight = next(n for n in y.graph() if n.role == "weight" and n.index == (1, 2, 1))
-    weight.label = "misleading"  # the notation comes from role/index, never from label text
     shown = texts(draw_dot(y, notation="unicode"))
     joined = " ".join(shown)
     for sym in ("w⁽¹⁾₂₁", "w⁽¹⁾₃₂", "w⁽²⁾₁₃", "b⁽¹⁾₂", "b⁽²⁾₁", "z⁽¹⁾₃", "a⁽¹⁾₁", "z⁽²⁾₁", "x₁", "x₂"):
         assert sym in shown, sym
-    assert "misleading" not in joined
     assert f"data {y.data:.4f}" in joined
     # the layer tensors W, b and their indexing ops are hidden in the model-aware drawing
-    assert "W1" not in shown and "[]" not in shown
+    assert "W⁽¹⁾" not in joined and "[]" not in shown
+
+
+@needs_dot
+@pytest.mark.parametrize("notation", ["html", "unicode", "plain"])
+def test_a_label_the_user_sets_wins_over_the_notation(notation):
+    y = small_mlp()
+    y.backward()
+    weight = next(n for n in y.graph() if n.role == "weight" and n.index == (1, 2, 1))
+    weight.label = "my weight"
+    y.label = "ŷ"
+    shown = texts(draw_dot(y, notation=notation))
+    assert "my weight" in shown and "ŷ" in shown
+    joined = " ".join(shown)
+    assert "w⁽¹⁾₂₁" not in joined and "w(1)_21" not in joined  # the user's name replaces it
+    assert "z⁽²⁾₁" not in joined and "z(2)_1" not in joined
+    # the library names its own nodes by role and index only: no label of its own shows
+    plain = " ".join(texts(draw_dot(small_mlp(), notation="plain")))
+    assert "w(1)_21" in plain and "W1" not in plain
+
+
+def test_the_library_sets_no_label_on_a_model():
+    model = MLP(2, [3, 1], seed=0)
+    y = model([1.0, 2.0])
+    for n in y.graph():
+        assert user_label(n) == "", (n.role, n.index, n.label)
+    layer = model.layers[0]
+    assert (layer.W.role, layer.W.index, layer.b.role, layer.b.index) == ("weight", (1,), "bias", (1,))
+    assert (layer.W.label, layer.b.label) == ("W(1)", "b(1)")  # the default from role and index
 
 
 @needs_dot
 def test_html_notation_draws_scripts_in_a_smaller_font():
     y = small_mlp()
     dot = draw_dot(y)
-    assert '<FONT POINT-SIZE="9"><SUP>(1)</SUP></FONT><FONT POINT-SIZE="9"><SUB>21</SUB></FONT>' in dot.source
+    scripts = '<FONT POINT-SIZE="11"><SUP>(1)</SUP></FONT><FONT POINT-SIZE="11"><SUB>21</SUB></FONT>'
+    assert scripts in dot.source
     root = svg_of(dot)
-    small = [t.text for t in root.iter(f"{SVG}text") if t.get("font-size") == "9.00"]
+    small = [t.text for t in root.iter(f"{SVG}text") if t.get("font-size") == "11.00"]
     assert "(1)" in small and "(2)" in small and "21" in small and "13" in small
 
 
 def test_model_aware_can_be_turned_off():
     y = small_mlp()
     source = draw_dot(y, model_aware=False, notation="plain").source
-    assert '"[]"' in source and "W1" in source and "cluster" not in source
+    assert '"[]"' in source and "W(1)" in source and "cluster" not in source
 
 
-def test_clusters_per_layer_and_neuron():
+def test_clusters_per_neuron_named_by_layer():
     source = draw_dot(small_mlp()).source
-    for name in ("cluster_in_0", "cluster_l1_0", "cluster_l1_n1_0", "cluster_l1_n3_0", "cluster_l2_n1_0"):
+    for name in ("cluster_in_0", "cluster_l1_n1_0", "cluster_l1_n3_0", "cluster_l2_n1_0"):
         assert f"subgraph {name} " in source, name
-    # a neuron's cluster sits inside its layer's
-    layer = source.index("subgraph cluster_l1_0 ")
-    assert layer < source.index("subgraph cluster_l1_n2_0 ") < source.index("subgraph cluster_l2_0 ")
+    # in reading order, and not nested in a cluster per layer (dot would reorder the neurons)
+    assert (source.index("subgraph cluster_in_0 ") < source.index("subgraph cluster_l1_n1_0 ")
+            < source.index("subgraph cluster_l1_n2_0 ") < source.index("subgraph cluster_l2_n1_0 "))
+    assert "subgraph cluster_l1_0 " not in source
+    assert "label=<layer 1 · neuron 2>" in source
+
+
+def positions(dot) -> dict[str, tuple[float, float]]:
+    """Node id -> (x, y) of the center, from dot's plain output (y grows upwards)."""
+    pos = {}
+    for line in dot.pipe(format="plain").decode().splitlines():
+        parts = line.split()
+        if parts[0] == "node":
+            pos[parts[1]] = (float(parts[2]), float(parts[3]))
+    return pos
+
+
+def scalar_ids(y) -> dict:
+    return {n: f"v{i}" for i, n in enumerate(y.graph())}
+
+
+@needs_dot
+@pytest.mark.parametrize("rankdir", ["LR", "TB"])
+def test_layers_side_by_side_with_neurons_and_inputs_in_order(rankdir):
+    y = MLP(2, [3, 1], seed=0)([0.5, -1.0])
+    pos, ids = positions(draw_dot(y, rankdir=rankdir)), scalar_ids(y)
+    along = 0 if rankdir == "LR" else 1
+    sign = 1 if rankdir == "LR" else -1  # LR: left to right; TB: top to bottom (y grows up)
+
+    def extent(nodes):
+        coords = [sign * pos[ids[n]][along] for n in nodes]
+        return min(coords), max(coords)
+
+    def layer_nodes(layer):
+        return [n for n in y.graph() if n.index and n.index[0] == layer and n.ndim == 0
+                and n.role in ("weight", "bias", "z", "activation")]
+
+    inputs = [n for n in y.graph() if n.role == "input"]
+    # stages one after the other, never overlapping: no staircase
+    assert extent(inputs)[1] < extent(layer_nodes(1))[0]
+    assert extent(layer_nodes(1))[1] < extent(layer_nodes(2))[0]
+    # inputs x1, x2 and neurons 1, 2, 3 in order: top to bottom (LR), left to right (TB)
+    def across_of(n):
+        return -pos[ids[n]][1] if rankdir == "LR" else pos[ids[n]][0]
+
+    xs = sorted(inputs, key=lambda n: n.index)
+    assert across_of(xs[0]) < across_of(xs[1])
+    outs = sorted((n for n in layer_nodes(1) if n.role == "activation"), key=lambda n: n.index)
+    assert [across_of(n) for n in outs] == sorted(across_of(n) for n in outs)
+    # each weight sits on its multiplication: same rank, next to it
+    for w in (n for n in layer_nodes(1) if n.role == "weight"):
+        (product,) = [c for c in y.graph() if w in c.parents]
+        assert pos[ids[w]][along] == pytest.approx(pos[f"o{ids[product][1:]}"][along])
 
 
 @needs_dot
@@ -168,14 +245,10 @@ def test_inputs_come_before_layer_1(rankdir):
     y = small_mlp()
     dot = draw_dot(y, rankdir=rankdir, notation="plain")
     assert "cluster_in_0" in dot.source  # the inputs keep their cluster
-    ids = {n: f"v{i}" for i, n in enumerate(y.graph())}
-    pos = {}
-    for line in dot.pipe(format="plain").decode().splitlines():
-        parts = line.split()
-        if parts[0] == "node":
-            pos[parts[1]] = (float(parts[2]), float(parts[3]))
+    pos, ids = positions(dot), scalar_ids(y)
     inputs = [pos[ids[n]] for n in y.graph() if n.role == "input"]
-    weights = [pos[ids[n]] for n in y.graph() if n.role == "weight" and n.index[0] == 1]
+    weights = [pos[ids[n]] for n in y.graph() if n.role == "weight" and n.index[0] == 1
+               and n.ndim == 0]
     if rankdir == "LR":  # left of layer 1's weights
         assert max(x for x, _ in inputs) < min(x for x, _ in weights)
     else:  # above them (y grows upwards in dot's plain output)
@@ -207,7 +280,7 @@ def test_collapse_per_neuron_and_per_layer():
     assert f"data {y.data:.4f}" in shown and "*" not in shown
     per_layer = draw_dot(y, collapse="layer", notation="unicode")
     assert len(re.findall(r"^\tg\d+ \[", per_layer.source, re.M)) == 3
-    assert re.findall(r"^\tg\d+ -> g\d+$", per_layer.source, re.M) == ["\tg2 -> g1", "\tg1 -> g0"]
+    assert re.findall(r"^\t(g\d+ -> g\d+) \[tooltip=", per_layer.source, re.M) == ["g2 -> g1", "g1 -> g0"]
     shown = " ".join(texts(per_layer))
     assert "3 neurons · tanh" in shown and "1 neuron · linear" in shown and "2 inputs" in shown
 
@@ -221,7 +294,7 @@ def test_collapse_merges_many_calls_of_the_model():
     source = draw_dot(total, collapse="layer", notation="plain").source
     assert source.count("×5 calls") == 3
     full = draw_dot(total, notation="plain").source
-    assert "layer 1 · call 5" in full  # uncollapsed: one cluster per call
+    assert "layer 1 · neuron 1 · call 5" in full  # uncollapsed: one cluster per call
 
 
 def test_neurons_are_kept_in_order_when_collapsed():
@@ -253,6 +326,10 @@ def micrograd_step(n: int = 100):
     return loss, data_loss, reg_loss
 
 
+def without_tooltips(source: str) -> str:
+    return re.sub(r' tooltip="[^"]*"', "", source)
+
+
 def drawn_nodes(source: str) -> list[str]:
     return re.findall(r"^\t+(?!graph |node |edge )([A-Za-z_]\w*) \[", source, re.M)
 
@@ -274,7 +351,7 @@ def test_literal_micrograd_step_collapses_to_a_small_graph():
         assert f"data {v.data:.4f}" in joined
     assert "grad 1.0000" in joined
     # each call's tail (-y * score, 1 + ..., relu) is drawn once for all calls, with an op oval
-    source = draw_dot(loss, collapse="layer", notation="plain").source
+    source = without_tooltips(draw_dot(loss, collapse="layer", notation="plain").source)
     assert source.count("×100 calls") == 4 + 5  # 4 layer groups; 2 constants and 3 tail values
     assert source.count("label=relu") == 1 and source.count('label="*"') == 1 + 1 + 1 + 6
 
@@ -490,3 +567,104 @@ def test_hidden_constants_keep_their_side_and_exponents_show():
     assert 'label="/ 2.0000"' in labels["x/2"] and 'label="2.0000 /"' in labels["2/x"]
     assert 'label="2.0000 **"' in labels["2**x"]
     assert 'label="**2"' in draw_dot(x ** 2, notation="plain").source
+
+
+# --------------------------------------------------------------------------- tooltips
+XLINK = "{http://www.w3.org/1999/xlink}"
+_INTERNAL_ID = re.compile(r"^(%\d+|[a-z]+\d+\w*|cluster_\w+|.*->.*)$")
+
+
+def hover_texts(root: ET.Element) -> dict[str, list[str]]:
+    """What a browser shows on hovering each drawn graph, node, edge and cluster, by class.
+
+    The innermost title wins: an ``<a xlink:title>`` (from a ``tooltip``) inside the group,
+    else the group's own ``<title>`` (Graphviz writes the internal name there).
+    """
+    out: dict[str, list[str]] = {}
+    for g in root.iter(f"{SVG}g"):
+        kind = g.get("class")
+        if kind not in ("graph", "node", "edge", "cluster"):
+            continue
+        anchor = next(g.iter(f"{SVG}a"), None)
+        title = g.find(f"{SVG}title")
+        text = anchor.get(f"{XLINK}title") if anchor is not None else (
+            title.text if title is not None else "")
+        out.setdefault(kind, []).append(text or "")
+    return out
+
+
+@needs_dot
+@pytest.mark.parametrize("options", [{}, {"notation": "unicode"}, {"collapse": "neuron"},
+                                     {"collapse": "layer"}, {"bias": "w0"},
+                                     {"color_by_grad": True}])
+def test_tooltips_say_what_a_node_is_never_an_internal_id(options):
+    y = MLP(2, [3, 1], seed=0)([0.5, -1.0])
+    y.backward()
+    shown = hover_texts(svg_of(draw_dot(y, **options)))
+    assert set(shown) == {"graph", "node", "edge", "cluster"} - (
+        {"cluster"} if options.get("collapse") else set())
+    for kind, texts_ in shown.items():
+        for text in texts_:
+            assert text.strip() == "" and kind == "graph" or not _INTERNAL_ID.match(text), (kind, text)
+            assert text, kind  # an empty tooltip would let the internal <title> show
+
+
+@needs_dot
+def test_tooltips_of_a_model_graph_name_values_in_the_notation():
+    y = MLP(2, [3, 1], seed=0)([0.5, -1.0])
+    y.backward()
+    w = next(n for n in y.graph() if n.role == "weight" and n.index == (1, 2, 1))
+    shown = hover_texts(svg_of(draw_dot(y, title="one sample")))
+    assert f"w⁽¹⁾₂₁ = {w.data:.4f}, grad {w.grad:.4f}" in shown["node"]
+    assert "x₁ = 0.5000 (no gradient)" in shown["node"]
+    assert f"*: w⁽¹⁾₂₁ * x₁ = {w.data * 0.5:.4f}" in shown["node"]
+    assert "x₁ → *" in shown["edge"] and "+ → z⁽¹⁾₂" in shown["edge"]
+    assert "layer 1 · neuron 2" in shown["cluster"] and "inputs" in shown["cluster"]
+    assert shown["graph"] == ["one sample"]
+    y.label = "ŷ"  # the user's label, in the tooltip too
+    assert any(t.startswith("ŷ = ") for t in hover_texts(svg_of(draw_dot(y)))["node"])
+
+
+@needs_dot
+def test_tooltip_of_an_expression_writes_out_unnamed_values():
+    x = Value(2.0, label="x")
+    y = (x * x - 1).tanh()
+    y.backward()
+    shown = hover_texts(svg_of(draw_dot(y)))
+    assert f"x * x = 4.0000, grad {1 - y.data ** 2:.4f}" in shown["node"]
+    assert "constant = 1.0000 (no gradient)" in shown["node"]
+    assert any(t.startswith("tanh((x * x) - 1.0000) = ") for t in shown["node"])
+    assert shown["graph"] == [" "]
+
+
+@needs_dot
+def test_tensor_graphs_name_parameters_in_the_notation():
+    model = MLP(2, [3, 1], seed=0)
+    out = model(np.ones((4, 2))).sum()
+    out.backward()
+    for notation, names in (("unicode", ("W⁽¹⁾", "b⁽¹⁾", "W⁽²⁾", "b⁽²⁾")),
+                            ("plain", ("W(1)", "b(1)", "W(2)", "b(2)"))):
+        shown = texts(draw_dot(out, notation=notation))
+        for name in names:
+            assert name in shown, (notation, name)
+        assert "W1" not in shown and "b1" not in shown
+    html = draw_dot(out).source
+    assert '<I>W</I><FONT POINT-SIZE="11"><SUP>(1)</SUP></FONT>' in html
+    model.layers[0].W.label = "weights"  # a user's label wins here too
+    assert "weights" in texts(draw_dot(model(np.ones((4, 2))).sum(), notation="unicode"))
+
+
+@needs_dot
+def test_many_weights_stay_beside_their_products_without_a_cluster_each(monkeypatch):
+    import tinygrad_mlp.viz.computation as computation
+
+    y = MLP(2, [3, 1], seed=0)([0.5, -1.0])
+    few = draw_dot(y).source
+    assert few.count("peripheries=0") == 2 * 3 + 3  # one invisible cluster per weight
+    monkeypatch.setattr(computation, "PAIR_CLUSTERS", 4)  # as if the model were large
+    dot = draw_dot(y)
+    assert "peripheries=0" not in dot.source
+    pos, ids = positions(dot), scalar_ids(y)
+    for w in (n for n in y.graph() if n.role == "weight" and n.ndim == 0):
+        (product,) = [c for c in y.graph() if w in c.parents]
+        assert pos[ids[w]][0] == pytest.approx(pos[f"o{ids[product][1:]}"][0])  # same rank

@@ -14,9 +14,11 @@ def test_symbol_in_the_three_notations():
     assert labels.symbol("w", 1, (3, 4), "unicode") == "w⁽¹⁾₃₄"
     assert labels.symbol("w", 1, (3, 4), "plain") == "w(1)_34"
     html = labels.symbol("w", 1, (3, 4), "html")
-    # Graphviz 2.43 draws SUB/SUP at full size in SVG unless a smaller FONT wraps them
-    assert '<FONT POINT-SIZE="9"><SUP>(1)</SUP></FONT>' in html
-    assert '<FONT POINT-SIZE="9"><SUB>34</SUB></FONT>' in html
+    # Graphviz 2.43 draws SUB/SUP at full size in SVG unless a smaller FONT wraps them; 11 pt
+    # next to the 14 pt letter stays readable when a graph is fitted to a slide
+    assert labels.SCRIPT_POINT_SIZE == 11
+    assert '<FONT POINT-SIZE="11"><SUP>(1)</SUP></FONT>' in html
+    assert '<FONT POINT-SIZE="11"><SUB>34</SUB></FONT>' in html
 
 
 def test_two_digit_indices_are_separated():
@@ -31,6 +33,9 @@ def test_two_digit_indices_are_separated():
     ("z", (1, 2), "z⁽¹⁾₂"),
     ("activation", (3, 1), "a⁽³⁾₁"),
     ("input", (0, 5), "x₅"),
+    ("weight", (2,), "W⁽²⁾"),  # a layer's weight matrix and bias vector
+    ("bias", (2,), "b⁽²⁾"),
+    ("weight", (1, 3), "w⁽¹⁾₃"),  # a neuron's weight vector
 ])
 def test_role_symbols(role, index, expected):
     assert labels.role_symbol(role, index, "unicode") == expected
@@ -38,6 +43,19 @@ def test_role_symbols(role, index, expected):
 
 def test_bias_as_w0():
     assert labels.role_symbol("bias", (2, 3), "unicode", bias="w0") == "w⁽²⁾₃₀"
+
+
+def test_node_name_prefers_the_users_label():
+    from tinygrad_mlp import Value
+
+    w = Value(0.5)
+    w.role, w.index = "weight", (1, 2, 1)
+    assert labels.node_name(w, "unicode") == "w⁽¹⁾₂₁"
+    assert labels.node_name(w, "plain", model_aware=False) == "w(1)_21"
+    w.label = "<ŷ>"
+    assert labels.node_name(w, "html") == "&lt;ŷ&gt;"  # escaped: shown as text
+    assert labels.node_name(w, "unicode", model_aware=False) == "<ŷ>"
+    assert labels.node_name(Value(1.0), "unicode") == ""
 
 
 def test_unknown_roles_are_shown_as_given_and_escaped():

@@ -1,9 +1,12 @@
 """The computation graph: :func:`draw_dot`, micrograd's picture and much more.
 
-Every value is a box ``label | data | grad``; every operation an oval with its symbol, feeding
-the value it made.  A graph built by a model's scalar call style is drawn in the course
-notation, grouped in clusters per layer and per neuron, and can be collapsed to one node per
-neuron or per layer.
+Every value is a box with its label, its data and its grad (the data over the grad in the
+default ``"html"`` notation, so that a graph fits a slide); every operation an oval with its
+symbol, feeding the value it made.  A label the user set names its node; otherwise a graph built
+by a model's scalar call style is drawn in the course notation, one cluster per neuron, left to
+right like the network diagram (inputs, then layer 1's neurons in order, then layer 2's...), and
+can be collapsed to one node per neuron or per layer.  In SVG, hovering a node, an arrow or a
+cluster says what it is (``w⁽¹⁾₂₁ = 0.5243, grad 0.2643``).
 
 Node ids are renumbered for each drawing in :meth:`Value.graph` order (``v0, v1, ...``), so the
 DOT source of one graph is the same in every run, whatever else the process built.
@@ -22,6 +25,7 @@ from typing import Any
 import graphviz
 
 from tinygrad_mlp.engine import Value
+from tinygrad_mlp.notation import user_label
 from tinygrad_mlp.viz import colors, labels
 from tinygrad_mlp.viz.render import Drawing
 from tinygrad_mlp.viz.structure import Structure, analyze, collect, downstream
@@ -41,6 +45,9 @@ __all__ = [
 _CALL_ROLES = ("weight", "bias", "z", "activation")
 WARN_NODES = 1_000  # dot takes seconds and the picture is unreadable on a slide
 MAX_NODES = 5_000  # dot takes tens of seconds
+RANKSEP = "0.2"  # inches between ranks (dot's default 0.5): the graphs of models fit a slide
+NODESEP = "0.12"  # inches between nodes of a rank (dot's default 0.25)
+PAIR_CLUSTERS = 200  # weights kept beside their product by a cluster each (dot slows beyond)
 
 
 class LargeGraphWarning(UserWarning):
@@ -211,13 +218,16 @@ class _Builder:
         self.pos = {n: i for i, n in enumerate(self.nodes)}
 
     # ------------------------------------------------------------------ texts
-    def name_of(self, n: Value) -> str:
+    def name_of(self, n: Value, notation: str | None = None) -> str:
+        """The node's name: the user's label if set, else the notation from role and index."""
         o = self.opts
-        if o.model_aware and n.role is not None:
-            return labels.role_symbol(n.role, n.index, o.notation, bias=o.bias) + self.call_suffix(n)
-        return labels.text(n.label, o.notation)
+        notation = notation or o.notation
+        name = labels.node_name(n, notation, model_aware=o.model_aware, bias=o.bias)
+        if o.model_aware and n.role is not None and not user_label(n):
+            name += self.call_suffix(n, notation)
+        return name
 
-    def call_suffix(self, n: Value) -> str:
+    def call_suffix(self, n: Value, notation: str | None = None) -> str:
         """`` (call 2)`` after a neuron's node when the drawing shows several calls, else ``""``.
 
         Each call has its own ``w^(l)_{jk}`` node whose grad is that call's share only; without
@@ -228,7 +238,7 @@ class _Builder:
                 or n not in s.owner or n not in s.instance):
             return ""
         text = f" (call {s.instance[n] + 1})"
-        if o.notation == "html":
+        if (notation or o.notation) == "html":
             return f'<FONT POINT-SIZE="10">{labels.html_text(text)}</FONT>'
         return text
 
@@ -266,7 +276,7 @@ class _Builder:
         if use_table:
             if fill is None and not grad_visible:
                 fill = "#ffffff"  # the hidden text is painted in this color: make it the cell's
-            row = []
+            row, numbers = [], []
             for content, kind in cells:
                 body = content if markup and kind in ("name", "extra") else labels.html_text(content)
                 if kind == "grad-hidden" or kind == "grad-shown" and self.grad_shown is not None:
@@ -279,11 +289,10 @@ class _Builder:
                             f"{labels.html_text(value)}</FONT>")
                 if font != "black":
                     body = f'<FONT COLOR="{font}">{body}</FONT>'
-                row.append(f"<TD>{body}</TD>")
-            rows = [f"<TR>{cell}</TR>" for cell in row] if vertical else [f"<TR>{''.join(row)}</TR>"]
-            table = ('<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="4"'
+                (numbers if kind in ("data", "grad") or kind.startswith("grad-") else row).append(body)
+            table = ('<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="2"'
                      + (f' BGCOLOR="{fill}"' if fill else "") + ">"
-                     + "".join(rows) + "</TABLE>")
+                     + "".join(_table_rows(row, numbers, vertical)) + "</TABLE>")
             return {"shape": "plain", "label": f"<{table}>"}
         fields = [str(labels.record_text(content)) for content, _ in cells]
         body = " | ".join(fields)
@@ -340,6 +349,10 @@ class _Builder:
         self._check_size(drawn)
 
         attrs = {"rankdir": o.rankdir}
+        if not collapse:
+            # tight ranks: value boxes with their data over their grad, and short arrows (a
+            # collapsed drawing keeps dot's spacing: its layers are joined by many arrows)
+            attrs.update(ranksep=RANKSEP, nodesep=NODESEP)
         if o.title:
             attrs.update(label=self._title(o.title), labelloc="t")
         scene.graph_attrs = attrs
@@ -352,6 +365,8 @@ class _Builder:
         # nodes
         self.out_id: dict[Value, str] = {}
         self.in_id: dict[Value, str] = {}
+        self.bias_inputs: dict[str, tuple[int, int]] = {}  # x0 node -> (layer, call)
+        self.short: dict[str, str] = {}  # node id -> a short name, for the edges' tooltips
         for n in visible:
             self._add_value(n)
         if collapse:
@@ -360,34 +375,116 @@ class _Builder:
             self._add_bias_inputs(visible)
         self._add_edges(visible)
         if s.is_model and not collapse:
-            self._inputs_first()
+            self._layers_in_order()
+            if o.use_tables:  # dot loses flat edges between records ("lost edge")
+                self._weights_beside_products(visible)
         if o.color_by_order:
             label = colors.order_legend_label([n.derivative_order for n in visible])
-            scene.nodes.append(SceneNode("legend", {"shape": "plain", "label": label}))
+            scene.nodes.append(SceneNode("legend", {"shape": "plain", "label": label,
+                                                    "tooltip": "legend: derivative order"}))
         elif o.color_by_grad and o.show_grad:
-            scene.nodes.append(SceneNode("legend", {"shape": "plain", "label": colors.legend_label()}))
+            scene.nodes.append(SceneNode("legend", {"shape": "plain", "label": colors.legend_label(),
+                                                    "tooltip": "legend: gradient"}))
+        self._tooltips()
         return scene
 
-    def _inputs_first(self) -> None:
-        """Put each call's inputs before layer 1: to its left (LR), above it (TB).
+    def _layers_in_order(self) -> None:
+        """Lay each call out left to right like the network diagram: inputs, layer 1, layer 2...
 
-        Layer 1's weights are leaves like the inputs, so ``dot`` puts both on the first rank and
-        the inputs' cluster ends up beside layer 1, every input edge crossing it.  An invisible
-        edge from an input to each leaf of layer 1 moves those leaves one rank on.  (Rank
-        constraints do not do it: ``rank=source`` pulls the inputs out of their cluster, and
-        under ``newrank`` it acts as ``rank=min``, which the weights share.)
+        ``dot`` ranks a cluster as one block, with its leaves (the weights and biases) on its
+        first rank; a layer's first operation comes after the previous layer's outputs, so its
+        weights share a rank with them and the layer's block goes above or below the previous
+        one: a staircase.  An invisible edge from the previous stage (the first input, or the
+        previous layer's first output, and its ``x_0 = 1``) to each leaf of a layer moves the
+        layer's block one rank on, beside the previous one.  (Rank constraints do not do it:
+        ``rank=source`` pulls the inputs out of their cluster, and under ``newrank`` it acts as
+        ``rank=min``, which the weights share.)
         """
-        scene = self.scene
+        scene, s = self.scene, self.structure
         heads = {e.head for e in scene.edges}
-        first_input: dict[int, str] = {}
-        for n in scene.nodes:
-            if n.cluster is not None and n.cluster[0] == "in":
-                first_input.setdefault(n.cluster[1], n.id)
+        stage: dict[tuple[int, int], list[str]] = {}  # (layer, call) -> the nodes that end it
+        inputs: dict[tuple, list[tuple[tuple, str]]] = {}
         for n in scene.nodes:
             key = n.cluster
-            if (key is not None and key[0] == "neuron" and key[1] == 1 and n.id not in heads
-                    and key[3] in first_input):
-                scene.edges.append(SceneEdge(first_input[key[3]], n.id, {"style": "invis"}))
+            if key is not None and key[0] == "in":
+                stage.setdefault((0, key[1]), [n.id])
+        for n, node_id in self.out_id.items():
+            key = self._cluster_key(n)
+            if n.role == "input" and key in scene.clusters:
+                inputs.setdefault(key, []).append((tuple(n.index or ()), node_id))
+        for key, items in inputs.items():
+            if self.opts.use_tables:  # dot loses flat edges between records ("lost edge")
+                self._in_order(key, [node_id for _, node_id in sorted(items)])
+        for (layer, _, k), n in sorted(s.outputs.items()):
+            node_id = self.out_id.get(n)
+            if node_id is not None and (layer, k) not in stage:
+                stage[(layer, k)] = [node_id]
+        for x0, (layer, k) in self.bias_inputs.items():
+            stage.setdefault((layer - 1, k), []).append(x0)
+        for n in scene.nodes:
+            key = n.cluster
+            if key is None or key[0] != "neuron" or n.id in heads:
+                continue
+            for tail in stage.get((key[1] - 1, key[3]), ()):
+                if tail != n.id:
+                    scene.edges.append(SceneEdge(tail, n.id, {"style": "invis"}))
+
+    def _in_order(self, key: tuple, ids: list[str]) -> None:
+        """Keep the nodes ``ids`` of one cluster and one rank in this order, top to bottom
+        (left to right in ``TB``), by invisible edges within the rank.
+
+        The inputs' order sets the order of everything after them (each layer's weights, its
+        neurons), which ``dot`` otherwise lays out upside down as often as not.
+        """
+        if len(ids) < 2:
+            return
+        scene = self.scene
+        scene.clusters[key].body.append("{rank=same; " + "; ".join(ids) + "}")
+        # inside a cluster, dot draws a flat edge's tail first in TB and BT (on the left) but
+        # last in LR and RL (at the bottom)
+        later_first = self.opts.rankdir in ("LR", "RL")
+        for a, b in zip(ids, ids[1:]):
+            tail, head = (b, a) if later_first else (a, b)
+            scene.edges.append(SceneEdge(tail, head, {"style": "invis"}))
+
+    def _weights_beside_products(self, visible: list[Value]) -> None:
+        """Put each weight on the rank of its ``*``, just above it, in the neuron's first rank.
+
+        The weight box then sits on its multiplication as a weight sits on its arrow in the
+        network diagram, and every input's arrow reaches its ``*`` in one rank (an arrow
+        crossing a rank outside its cluster would have to go around the layer).  An invisible
+        cluster per pair keeps the two together, up to :data:`PAIR_CLUSTERS` weights (beyond,
+        ``dot`` takes seconds more, and the weight may end up beside another product).
+        """
+        s, scene = self.structure, self.scene
+        found = []  # (neuron cluster, weight box, its *, the product)
+        for n in visible:
+            if n.role != "weight" or n not in s.owner:
+                continue
+            users = [c for c in s.consumers.get(n, ()) if c in self.in_id]
+            key = self._cluster_key(n)
+            if (len(users) == 1 and s.owner.get(users[0]) == s.owner[n]
+                    and key in scene.clusters):
+                found.append((key, self.out_id[n], self.in_id[users[0]], self.out_id[users[0]]))
+        where = {node.id: node for node in scene.nodes}
+        same: dict[tuple, list[tuple[str, str]]] = {}
+        for key, w, op, product in found:
+            rank = f"{{rank=same; {w}; {op}}}"
+            if len(found) <= PAIR_CLUSTERS:
+                pair = ("pair", *key[1:], w)
+                scene.clusters[pair] = SceneCluster(
+                    f"cluster_{w}", "", key,
+                    {"peripheries": "0", "margin": "0", "label": "",
+                     "tooltip": _tooltip(f"{self.short[w]} and its product")}, body=[rank])
+                where[w].cluster = where[op].cluster = pair
+            else:
+                scene.clusters[key].body.append(rank)
+            same.setdefault(key, []).append((op, product))
+        for pairs in same.values():
+            # the first product's value follows every pair: all pairs on the neuron's first rank
+            first = pairs[0][1]
+            for op, _ in pairs[1:]:
+                scene.edges.append(SceneEdge(op, first, {"style": "invis"}))
 
     def _title(self, title: str) -> str:
         if self.opts.use_tables:
@@ -432,21 +529,17 @@ class _Builder:
             return key
         s, o = self.structure, self.opts
         suffix = f" · call {key[-1] + 1}" if s.n_instances > 1 else ""
+        # one level of clusters: dot keeps the neurons of a layer in order only when they are
+        # not nested in a cluster of their layer
         if key[0] == "in":
-            cid, label, parent = f"cluster_in_{key[1]}", "inputs" + suffix, None
-            attrs = {"style": "rounded,filled", "fillcolor": "#f4f4f4", "color": "#bbbbbb"}
-        elif key[0] == "layer":
-            _, layer, k = key
-            cid, label, parent = f"cluster_l{layer}_{k}", f"layer {layer}{suffix}", None
-            attrs = {"style": "rounded,filled", "fillcolor": "#f4f4f4", "color": "#bbbbbb"}
+            cid, label = f"cluster_in_{key[1]}", "inputs" + suffix
         else:
             _, layer, j, k = key
-            cid, label = f"cluster_l{layer}_n{j}_{k}", f"neuron {j}"
-            parent = self._cluster(("layer", layer, k))
-            attrs = {"style": "rounded,filled,dashed", "fillcolor": "#ffffff", "color": "#999999"}
+            cid, label = f"cluster_l{layer}_n{j}_{k}", f"layer {layer} · neuron {j}{suffix}"
+        attrs = {"style": "rounded,filled", "fillcolor": "#f4f4f4", "color": "#bbbbbb",
+                 "fontsize": "12", "labeljust": "l", "tooltip": _tooltip(label)}
         label = f"<{labels.html_text(label)}>" if o.use_tables else labels.dot_text(label)
-        attrs.update(fontsize="12", labeljust="l")
-        clusters[key] = SceneCluster(cid, label, parent, attrs)
+        clusters[key] = SceneCluster(cid, label, None, attrs)
         return key
 
     def _add_value(self, n: Value) -> None:
@@ -462,6 +555,8 @@ class _Builder:
             grad_visible=shown, fill=fill, font=font,
         )
         self.mark(attrs, n in self.highlight or n is self.current)
+        attrs["tooltip"] = _tooltip(self.describe(n, grad if shown else None))
+        self.short[vid] = self.short_name(n)
         cluster = self._cluster_of(n)
         scene.nodes.append(SceneNode(vid, attrs, cluster))
         scene.value_ids[n] = vid
@@ -469,10 +564,79 @@ class _Builder:
         if self._has_op_node(n):
             oid = f"o{i}"
             text = self.op_text(n)
-            scene.nodes.append(SceneNode(oid, self.op_attrs(text, active=n is self.current), cluster))
+            op_attrs = self.op_attrs(text, active=n is self.current)
+            op_attrs["tooltip"] = _tooltip(f"{text}: {self.expression(n)} = {self.num(n.data)}")
+            self.short[oid] = text
+            scene.nodes.append(SceneNode(oid, op_attrs, cluster))
             scene.op_ids[n] = oid
             scene.edges.append(SceneEdge(oid, vid))
             self.in_id[n] = oid
+
+    # ------------------------------------------------------------------ tooltips
+    def short_name(self, n: Value) -> str:
+        """The node's name, or its operation and operands for an unnamed node (plain text)."""
+        name = self.name_of(n, "unicode")
+        if name:
+            return name
+        if not n.parents:
+            return self.constant(n)
+        return self.expression(n)
+
+    def constant(self, n: Value) -> str:
+        """An unnamed leaf by its value: ``3.0000``, or ``array(4, 2)``."""
+        return self.num(n.data) if n.ndim == 0 else f"array{n.shape}"
+
+    def expression(self, n: Value, depth: int = 3) -> str:
+        """``n`` as its operation applied to its operands: ``w⁽¹⁾₁₁ * x₁``, ``tanh(z⁽¹⁾₁)``.
+
+        Unnamed operands are written out in turn, ``depth`` levels deep, then as ``…``.
+        """
+        fn = n.function
+        op = (fn.label(n) if fn is not None else "") or n.op or "?"
+        call = op[:1].isalpha() or op[:1] == "_" or len(n.parents) > 2
+
+        def operand(p: Value) -> str:
+            name = self.name_of(p, "unicode")
+            if name:
+                return name
+            if not p.parents:
+                return self.constant(p)
+            if depth <= 1:
+                return "…"
+            inner = self.expression(p, depth - 1)
+            return inner if call or " " not in inner else f"({inner})"
+
+        args = [operand(p) for p in n.parents]
+        if call or not args:
+            return f"{op}({', '.join(args)})"
+        if len(args) == 2:
+            return f"{args[0]} {op} {args[1]}"
+        return f"{args[0]}{op}" if op.startswith("**") else f"{op}{args[0]}"
+
+    def describe(self, n: Value, grad: Any) -> str:
+        """A value's tooltip: ``w⁽¹⁾₂₁ = 0.5243, grad 0.2643``."""
+        name = self.name_of(n, "unicode")
+        if not name:
+            name = self.expression(n) if n.parents else "constant"
+        text = f"{name} = {self.num(n.data)}"
+        if grad is not None:
+            text += f", grad {self.num(grad)}"
+        elif not n.requires_grad:
+            text += " (no gradient)"
+        return text
+
+    def _tooltips(self) -> None:
+        """A tooltip on every node, edge and cluster, so a browser never shows an internal id."""
+        scene = self.scene
+        for node in scene.nodes:
+            node.attrs.setdefault("tooltip", " ")
+        for e in scene.edges:
+            if e.attrs.get("style") != "invis":
+                tail, head = self.short.get(e.tail, ""), self.short.get(e.head, "")
+                e.attrs.setdefault("tooltip", _tooltip(f"{tail} → {head}" if tail and head else " "))
+        for cl in scene.clusters.values():
+            cl.attrs.setdefault("tooltip", " ")
+        scene.graph_attrs.setdefault("tooltip", _tooltip(self.opts.title or " "))
 
     def op_text(self, n: Value) -> str:
         """The operation's name, with a number exponent and any hidden constant in its place.
@@ -504,12 +668,17 @@ class _Builder:
             x0 = f"x0_l{layer}_{k}"
             if x0 not in made:  # one constant input per layer and call
                 made.add(x0)
+                self.bias_inputs[x0] = (layer, k)
                 if layer == 1:
                     name, cluster = labels.symbol("x", None, (0,), o.notation), self._cluster(("in", k))
                 else:
                     name = labels.symbol("a", layer - 1, (0,), o.notation)
-                    cluster = self._cluster(("layer", layer - 1, k))
+                    cluster = None  # between the layers
                 attrs = self.value_label(name, data=1.0, has_grad=True, grad=None)
+                plain = (labels.symbol("x", None, (0,), "unicode") if layer == 1
+                         else labels.symbol("a", layer - 1, (0,), "unicode"))
+                attrs["tooltip"] = _tooltip(f"{plain} = 1, the constant input of the biases")
+                self.short[x0] = plain
                 scene.nodes.append(SceneNode(x0, attrs, cluster))
             i = self.pos[n]
             pid, poid = f"p{i}", f"po{i}"
@@ -522,7 +691,16 @@ class _Builder:
             fill, font = self.grad_fill(n, grad, shown)
             attrs = self.value_label(f"{w} {x}" if o.notation == "html" else f"{w}·{x}", data=n.data,
                                      grad=grad, grad_visible=shown, fill=fill, font=font)
-            scene.nodes.append(SceneNode(poid, self.op_attrs("*"), cluster))
+            w_plain = labels.role_symbol("bias", n.index, "unicode", bias="w0")
+            x_plain = labels.symbol("x" if layer == 1 else "a", None if layer == 1 else layer - 1,
+                                    (0,), "unicode")
+            attrs["tooltip"] = _tooltip(f"{w_plain}·{x_plain} = {self.num(n.data)}"
+                                        + (f", grad {self.num(grad)}" if grad is not None and shown
+                                           else ""))
+            op = self.op_attrs("*")
+            op["tooltip"] = _tooltip(f"*: {w_plain} * {x_plain}")
+            self.short[poid], self.short[pid] = "*", f"{w_plain}·{x_plain}"
+            scene.nodes.append(SceneNode(poid, op, cluster))
             scene.nodes.append(SceneNode(pid, attrs, cluster))
             scene.edges.append(SceneEdge(self.out_id[n], poid))
             scene.edges.append(SceneEdge(x0, poid))
@@ -577,8 +755,12 @@ class _Builder:
                 continue
             members = outputs_by.get(g) or inputs_by.get(g) or []
             attrs = self._group_label(g, members)
-            self.mark(attrs, any(m in self.highlight for m in members))
+            attrs["tooltip"] = _tooltip(self._group_tooltip(g))
+            self.short[gid] = self._group_tooltip(g)
+            self.mark(attrs, any(m in self.highlight or m is self.current for m in members))
             scene.nodes.append(SceneNode(gid, attrs))
+            for m in members:  # frames: the values this node shows
+                scene.value_ids.setdefault(m, gid)
         if o.collapse == "neuron":
             self._keep_neuron_order({g: i for g, i in order.items() if g[0] == "neuron"})
         for n, g in self.group_of.items():
@@ -609,6 +791,9 @@ class _Builder:
         attrs = self.value_label(name, data=data, grad=grad, has_grad=has_grad, fill=fill,
                                  font=font, extra=[labels.text(f"×{len(members)} calls", o.notation)])
         self.mark(attrs, any(m in self.highlight for m in members))
+        short = self.short_name(first) if len(names) == 1 else f"({first.op or 'value'})"
+        attrs["tooltip"] = _tooltip(f"{short}, ×{len(members)} calls: one node for each call's")
+        self.short[gid] = short
         scene.nodes.append(SceneNode(gid, attrs))
         if not first.parents:
             return
@@ -616,7 +801,10 @@ class _Builder:
         # hidden constants that differ from call to call cannot be written into one oval
         text = texts.pop() if len(texts) == 1 else f"{first.op} (constant per call)"
         oid = f"{gid}o"
-        scene.nodes.append(SceneNode(oid, self.op_attrs(text)))
+        op = self.op_attrs(text)
+        op["tooltip"] = _tooltip(f"{text}: {self.expression(first)}, ×{len(members)} calls")
+        self.short[oid] = text
+        scene.nodes.append(SceneNode(oid, op))
         scene.edges.append(SceneEdge(oid, gid))
         for m in members:
             self.in_id[m] = oid
@@ -635,9 +823,15 @@ class _Builder:
                                  shape=end.shape if end.ndim else None,
                                  has_grad=end.requires_grad, fill=fill, font=font)
         self.mark(attrs, any(n in self.highlight for n in chain))
+        attrs["tooltip"] = _tooltip(self.describe(end, grad if shown else None))
         oid = f"{gid}o"
+        text = f"{end.op or '?'} (×{len(chain)})"
+        op = self.op_attrs(text)
+        op["tooltip"] = _tooltip(f"{end.op or '?'} of {len(chain) + 1} terms, one node for "
+                                 f"the {len(chain)} operations")
+        self.short[gid], self.short[oid] = self.short_name(end), text
         scene.nodes.append(SceneNode(gid, attrs))
-        scene.nodes.append(SceneNode(oid, self.op_attrs(f"{end.op or '?'} (×{len(chain)})")))
+        scene.nodes.append(SceneNode(oid, op))
         scene.edges.append(SceneEdge(oid, gid))
         for n in chain:
             self.in_id[n] = self.out_id[n] = oid
@@ -658,11 +852,22 @@ class _Builder:
             head = f"h{layer}"
             name = "inputs" if layer == 0 else f"layer {layer}"
             label = f"<<B>{labels.html_text(name)}</B>>" if o.use_tables else labels.dot_text(name)
-            self.scene.nodes.append(SceneNode(head, {"shape": "plaintext", "label": label}))
+            self.scene.nodes.append(SceneNode(head, {"shape": "plaintext", "label": label,
+                                                     "tooltip": _tooltip(name)}))
             ids = [head] + [gid for _, gid in items]
             self.scene.body.append("{rank=same; " + "; ".join(ids) + "}")
             for a, b in zip(ids, ids[1:]):
                 self.scene.edges.append(SceneEdge(a, b, {"style": "invis"}))
+
+    def _group_tooltip(self, g: tuple) -> str:
+        calls = self.structure.n_instances
+        suffix = f", all {calls} calls" if calls > 1 else ""
+        if g[0] == "neuron":
+            layer, j = g[1]
+            if layer == 0:
+                return labels.symbol("x", None, (j,), "unicode") + suffix
+            return f"layer {layer} · neuron {j}{suffix}"
+        return ("inputs" if g[1] == 0 else f"layer {g[1]}") + suffix
 
     def _group_label(self, g: tuple, members: list[Value]) -> dict[str, Any]:
         import numpy as np
@@ -710,11 +915,14 @@ class _Builder:
         data = _squeeze(np.asarray(values, dtype=float)) if values else None
         grad = _squeeze(np.asarray(grads, dtype=float)) if grads and o.show_grad else None
         has_grad = any(m.requires_grad for m in members) or g[0] == "layer" and g[1] > 0
+        # frames: the group's gradient shows once every member's is known
+        shown = all(self.grad_shown(m) for m in members) if self.grad_shown else True
         fill, font = (colors.grad_color(grad) if o.color_by_grad and has_grad and grad is not None
-                      else (None, "black"))
+                      and shown else (None, "black"))
         # a table, never a record: dot cannot keep records in order with flat edges
         return self.value_label(name, data=data, grad=grad, has_grad=has_grad, extra=extra,
-                                fill=fill, font=font, vertical=True, table=True)
+                                fill=fill, font=font, vertical=True, table=True,
+                                grad_visible=shown)
 
     # ------------------------------------------------------------------ edges
     def _add_edges(self, visible: list[Value]) -> None:
@@ -741,18 +949,45 @@ class _Builder:
                         continue
                     seen.add((tail, head))
                 attrs = {}
-                if active is not None and n is active:
+                if active is not None and (n is active or grouped and self.group_of.get(n)
+                                           == self.group_of.get(active)):
                     # the gradient of the current node flows along these edges to its operands
                     attrs = {"color": colors.HIGHLIGHT_COLOR, "penwidth": "3"}
                 scene.edges.append(SceneEdge(tail, head, attrs))
 
 
+def _tooltip(text: str) -> str:
+    """``text`` as a tooltip attribute: one safe line, with no escape sequence expanded."""
+    return labels.dot_text(labels.safe_text(text, 200))
+
+
+def _table_rows(names: list[str], numbers: list[str], vertical: bool) -> list[str]:
+    """The rows of a value box: names on the left, data over grad on the right.
+
+    Stacking the numbers makes a box about half as wide as one row ``name | data | grad``,
+    which is what makes a graph fit a slide; ``vertical`` puts every cell in a row of its own.
+    """
+    if vertical:
+        return [f"<TR><TD>{cell}</TD></TR>" for cell in names + numbers]
+    columns = [c for c in (names, numbers) if c]
+    height = max((len(c) for c in columns), default=0)
+    rows = []
+    for r in range(height):
+        cells = []
+        for column in columns:
+            if r < len(column):
+                # the last cell of the shorter column stretches down to the bottom of the box
+                span = height - r if r == len(column) - 1 and r < height - 1 else 1
+                cells.append(f'<TD ROWSPAN="{span}">{column[r]}</TD>' if span > 1
+                             else f"<TD>{column[r]}</TD>")
+        rows.append(f"<TR>{''.join(cells)}</TR>")
+    return rows
+
+
 def _reading_order(key: tuple) -> tuple[int, int, int]:
-    """Sort key of a cluster: by call, then inputs, layer 1, its neurons 1, 2, ..., layer 2..."""
+    """Sort key of a cluster: by call, then inputs, layer 1's neurons 1, 2, ..., layer 2..."""
     if key[0] == "in":
         return (key[1], 0, 0)
-    if key[0] == "layer":
-        return (key[2], key[1], 0)
     return (key[3], key[1], key[2])
 
 
@@ -807,8 +1042,10 @@ def draw_dot(
 ) -> Drawing:
     """Draw the computation graph of ``root`` (a Value, or a list of a model's outputs).
 
-    Each value is a box ``label | data | grad`` and each operation an oval feeding it, left to
-    right as in micrograd.  Options:
+    Each value is a box ``label | data | grad`` (in ``"html"``, the data over the grad) and each
+    operation an oval feeding it, left to right as in micrograd.  A label you set
+    (``out.label = "ŷ"``) names its node, in every drawing; in SVG each node, arrow and cluster
+    has a tooltip saying what it is.  Options:
 
     * ``rankdir``: ``"LR"`` (default) or ``"TB"``; ``show_data``/``show_grad``; ``precision``
       (digits after the point; tiny and huge numbers use ``e`` notation); tensors show their
@@ -823,7 +1060,8 @@ def draw_dot(
       gradient that is a Value is shown by its data.
     * ``highlight``: Values to point at.  ``hide_constants``: leave out unnamed constants (the
       ``2`` in ``2 * x``), writing them into their operation's oval instead.
-    * For a model's scalar graph (``model([x1, x2])``): clusters per layer and neuron, labels
+    * For a model's scalar graph (``model([x1, x2])``): a cluster per neuron, in order, the
+      layers side by side, each weight on its multiplication; labels
       ``w^(l)_{jk}``, ``b^(l)_j``, ``z^(l)_j``, ``a^(l)_j``, ``x_k`` from the nodes' ``role``
       and ``index``; ``bias="w0"`` draws each bias as ``w^(l)_{j0}`` times ``x_0 = 1``;
       ``collapse="neuron"`` or ``"layer"`` draws one node per neuron or per layer (all calls of
@@ -831,6 +1069,8 @@ def draw_dot(
       merged the same way when every call's has the same structure, and a ``sum(...)`` chain of
       three or more links becomes one ``+ (×n)`` node.  With several calls and no collapse,
       neuron nodes say which call they belong to.  ``model_aware=False`` draws the raw graph.
+    * A tensor graph (``model(X)`` with an array ``X``) names each layer's parameters
+      ``W^(l)`` and ``b^(l)`` from their role and index.
     * More than 1,000 nodes warn (:class:`LargeGraphWarning`); more than 5,000 raise
       :class:`GraphTooLargeError` unless ``force=True``.
 
@@ -842,17 +1082,17 @@ def draw_dot(
     >>> c = a * b; c.label = "c"
     >>> c.backward()
     >>> dot = draw_dot(c, notation="plain")
-    >>> print(dot.source)  # doctest: +NORMALIZE_WHITESPACE
+    >>> print(dot.source)  # doctest: +NORMALIZE_WHITESPACE +ELLIPSIS
     digraph {
-        graph [rankdir=LR]
+        graph [nodesep=0.12 rankdir=LR ranksep=0.2 tooltip=" "]
         node [fontsize=14]
-        v0 [label="{ a | data 2.0000 | grad -3.0000 }" shape=record]
-        v1 [label="{ b | data -3.0000 | grad 2.0000 }" shape=record]
-        v2 [label="{ c | data -6.0000 | grad 1.0000 }" shape=record]
-        o2 [label="*" height=0.4 margin="0.05,0.03" shape=ellipse width=0.4]
-        o2 -> v2
-        v0 -> o2
-        v1 -> o2
+        v0 [label="{ a | data 2.0000 | grad -3.0000 }" shape=record tooltip="a = 2.0000, grad -3.0000"]
+        v1 [label="{ b | data -3.0000 | grad 2.0000 }" shape=record tooltip="b = -3.0000, grad 2.0000"]
+        v2 [label="{ c | data -6.0000 | grad 1.0000 }" shape=record tooltip="c = -6.0000, grad 1.0000"]
+        o2 [label="*" height=0.4 margin="0.05,0.03" shape=ellipse tooltip="*: a * b = -6.0000" ...]
+        o2 -> v2 [tooltip="* → c"]
+        v0 -> o2 [tooltip="a → *"]
+        v1 -> o2 [tooltip="b → *"]
     }
     """
     opts = DrawOptions(

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_mlp.notation import ROLE_SYMBOLS
+from tinygrad_mlp.notation import ROLE_SYMBOLS, role_letter, user_label
 
 __all__ = [
     "NOTATIONS",
@@ -36,13 +36,14 @@ __all__ = [
     "text",
     "symbol",
     "role_symbol",
+    "node_name",
     "format_number",
     "format_array",
     "format_value",
 ]
 
 NOTATIONS = ("html", "unicode", "plain")
-SCRIPT_POINT_SIZE = 9  # sub/superscripts, next to the default 14 pt
+SCRIPT_POINT_SIZE = 11  # sub/superscripts, next to the default 14 pt
 # characters of one user string in a drawing: Graphviz refuses a label of more than 16,384
 # bytes, and escaping makes one character up to 12 bytes ("&quot;", doubled backslashes)
 MAX_TEXT = 1000
@@ -147,7 +148,7 @@ def symbol(
     >>> symbol("w", 1, (3, 4), "unicode"), symbol("w", 1, (3, 4), "plain")
     ('w⁽¹⁾₃₄', 'w(1)_34')
     >>> symbol("a", 2, (1,), "html")
-    '<I>a</I><FONT POINT-SIZE="9"><SUP>(2)</SUP></FONT><FONT POINT-SIZE="9"><SUB>1</SUB></FONT>'
+    '<I>a</I><FONT POINT-SIZE="11"><SUP>(2)</SUP></FONT><FONT POINT-SIZE="11"><SUB>1</SUB></FONT>'
     """
     sub_text = _script(sub) if sub else ""
     sup_text = "" if sup is None else f"({sup})"
@@ -164,30 +165,51 @@ def symbol(
     return letter + sup_text + (f"_{sub_text}" if sub_text else "")
 
 
-
-
 def role_symbol(role: str, index: Sequence[int] | None, notation: str = "html", *,
                 bias: str = "b") -> str:
     """The notation for a node a model tagged with ``role`` and ``index``.
 
-    ``bias="w0"`` writes a bias as the course note does, ``w^(l)_{j0}``.
+    ``bias="w0"`` writes a bias as the course note does, ``w^(l)_{j0}``.  A layer's parameter
+    tensors (index ``(l,)``) read ``W^(l)`` and ``b^(l)``.
 
     >>> role_symbol("weight", (1, 3, 4), "unicode"), role_symbol("input", (0, 2), "unicode")
     ('w⁽¹⁾₃₄', 'x₂')
     >>> role_symbol("bias", (2, 1), "plain"), role_symbol("bias", (2, 1), "plain", bias="w0")
     ('b(2)_1', 'w(2)_10')
+    >>> role_symbol("weight", (1,), "unicode"), role_symbol("bias", (1,), "unicode")
+    ('W⁽¹⁾', 'b⁽¹⁾')
     """
     index = tuple(index or ())
     if role == "input":
         return symbol("x", None, index[-1:], notation)
-    letter = ROLE_SYMBOLS.get(role)
-    if letter is None or len(index) < 2:
+    if role not in ROLE_SYMBOLS or not index:
         # a role the library does not know (a student's own): show it as given
         name = text(role, notation)
         return name + (text(str(index), notation) if index else "")
-    if role == "bias" and bias == "w0":
+    if role == "bias" and bias == "w0" and len(index) >= 2:
         return symbol("w", index[0], (*index[1:], 0), notation)
-    return symbol(letter, index[0], index[1:], notation)
+    return symbol(role_letter(role, index), index[0], index[1:], notation)
+
+
+def node_name(node: Any, notation: str = "html", *, model_aware: bool = True,
+              bias: str = "b") -> str:
+    """The name a drawing shows for ``node``: the user's label first, else the course notation.
+
+    A label the user set (``out.label = "ŷ"``) wins; a model's node without one is named from
+    its ``role`` and ``index`` (``w^(l)_{jk}``...), and with ``model_aware=False`` from its
+    default label.  Markup in ``"html"``, raw text otherwise; ``""`` for an unnamed node.
+
+    >>> from tinygrad_mlp import Value
+    >>> w = Value(0.5); w.role, w.index = "weight", (1, 2, 1)
+    >>> node_name(w, "unicode"), node_name(w, "plain", model_aware=False)
+    ('w⁽¹⁾₂₁', 'w(1)_21')
+    >>> w.label = "ŷ"; node_name(w, "unicode")
+    'ŷ'
+    """
+    own = user_label(node)
+    if own or not (model_aware and node.role is not None):
+        return text(own or node.label, notation)
+    return role_symbol(node.role, node.index, notation, bias=bias)
 
 
 def format_number(x: float, precision: int = 4) -> str:

@@ -70,6 +70,12 @@ def collect(roots: Value | Sequence[Value]) -> list[Value]:
     return out
 
 
+def _is_parameter_tensor(node: Value) -> bool:
+    # a layer's W^(l) or b^(l) itself (or a neuron's weight vector): tagged with its role so
+    # that drawings name it, but it is no node of the neuron-level graph
+    return node.role in _PARAM_ROLES and node.ndim > 0 and not node.parents
+
+
 def _is_param_pick(node: Value) -> bool:
     # W[j, k] / b[j]: one element of a layer's tensor, made by indexing
     return node.role in _PARAM_ROLES and node.op == "[]" and len(node.parents) == 1
@@ -89,13 +95,13 @@ def analyze(nodes: list[Value]) -> Structure:
         for p in n.parents:
             consumers[p].append(n)
     s = Structure(nodes=nodes, consumers=consumers)
-    s.is_model = any(n.role in KNOWN_ROLES for n in nodes)
+    s.is_model = any(n.role in KNOWN_ROLES and not _is_parameter_tensor(n) for n in nodes)
     if not s.is_model:
         return s
     owner = s.owner
     for n in nodes:
         role, index = n.role, n.index
-        if role is not None:
+        if role is not None and not _is_parameter_tensor(n):
             if role == "input" and index:
                 owner[n] = (0, index[-1])
             elif role in _PARAM_ROLES + _OUTPUT_ROLES and index and len(index) >= 2:
