@@ -104,3 +104,34 @@ def test_expression_after_set_and_messages_in_command_line_terms(tmp_path, capsy
     assert run("--mlp", "2,1", "--activation", "swishy", "-o", str(out)) == 2
     err = capsys.readouterr().err
     assert "unknown activation 'swishy'" in err and "tanh" in err and "--import" in err
+
+
+@needs_dot
+def test_animate_alone_writes_only_the_page_and_never_graph_svg(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "graph.svg").write_text("the lecturer's own picture")
+    assert run("--mlp", "2,3,1", "--scalar", "0.5,-1", "--backward", "--animate") == 0
+    assert capsys.readouterr().out == "wrote backprop.html (34 steps)\n"
+    assert (tmp_path / "graph.svg").read_text() == "the lecturer's own picture"
+    assert (tmp_path / "backprop.html").read_text().count("<svg") == 34
+    # -o asks for the picture too, and both files are reported
+    assert run("--mlp", "2,3,1", "--scalar", "0.5,-1", "--animate", "steps.html", "-o", "g.dot") == 0
+    assert capsys.readouterr().out == "wrote g.dot\nwrote steps.html (34 steps)\n"
+
+
+@needs_dot
+def test_animate_honours_collapse(tmp_path, capsys):
+    page = tmp_path / "steps.html"
+    assert run("--mlp", "2,3,1", "--scalar", "0.5,-1", "--collapse", "neuron",
+               "--animate", str(page)) == 0
+    assert "(4 steps)" in capsys.readouterr().out
+    assert page.read_text().count("<svg") == 4
+    assert run("--mlp", "2,3,1", "--scalar", "0.5,-1", "--collapse", "layer",
+               "--animate", str(page)) == 0
+    assert "(2 steps)" in capsys.readouterr().out
+
+
+def test_animate_needs_an_html_name(tmp_path, capsys):
+    assert run("--animate", "a*b", "--set", "a=1", "b=2") == 2
+    err = capsys.readouterr().err
+    assert "--animate a*b: name the page FILE.html" in err and "Traceback" not in err

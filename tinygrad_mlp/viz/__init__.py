@@ -2,7 +2,8 @@
 
 * :func:`draw_dot`: the computation graph of a Value (data and grad on every node), model-aware
   for a model's scalar graph; :func:`draw_mlp`: the neuron/layer diagram of a model;
-* :func:`backward_frames`, :func:`save_frames`, :func:`animate`: the backward pass step by step;
+* :func:`backward_frames`, :func:`save_frames`, :func:`animate`, :class:`Animation`: the
+  backward pass step by step (a page of its own, or inline in a notebook);
 * :func:`render`, :func:`to_dot`, :func:`set_notebook_format`: SVG, PNG, PDF, DOT, notebooks;
 * :func:`parse_expression`: a Value from text such as ``"tanh(x*w + b)"``, parsed safely.
 
@@ -18,6 +19,7 @@ works.
 True
 """
 
+from tinygrad_mlp.viz.animation import Animation, animate
 from tinygrad_mlp.viz.architecture import draw_mlp
 from tinygrad_mlp.viz.computation import (
     GraphTooLargeError,
@@ -25,7 +27,7 @@ from tinygrad_mlp.viz.computation import (
     draw_dot,
 )
 from tinygrad_mlp.viz.expression import ExpressionError, parse_expression
-from tinygrad_mlp.viz.frames import Frame, animate, backward_frames, save_frames
+from tinygrad_mlp.viz.frames import Frame, backward_frames, save_frames
 from tinygrad_mlp.viz.render import (
     Drawing,
     GraphvizNotFoundError,
@@ -35,6 +37,7 @@ from tinygrad_mlp.viz.render import (
 )
 
 __all__ = [
+    "Animation",
     "Drawing",
     "ExpressionError",
     "Frame",

@@ -6,7 +6,9 @@
     tinygrad-mlp graph "e = a*b; d = e + c; L = tanh(d)" --set a=2 b=-3 c=10 --animate steps.html
     tinygrad-mlp graph --mlp 3,4,4,1 -o mlp.svg
 
-The main ``tinygrad-mlp`` command adds this one with :func:`add_graph_parser` and runs it with
+With ``--animate`` the command writes the animation only, unless ``-o`` asks for the picture
+too; it never writes the default ``graph.svg`` behind the user's back.  The main
+``tinygrad-mlp`` command adds this one with :func:`add_graph_parser` and runs it with
 :func:`run_graph`.
 """
 
@@ -31,12 +33,14 @@ examples:
   tinygrad-mlp graph "e = a*b; d = e + c; L = tanh(d)" --set a=2 b=-3 c=10 --animate steps.html
   tinygrad-mlp graph --mlp 3,4,4,1 -o mlp.svg
   tinygrad-mlp graph --mlp 2,3,1 --scalar 0.5,-1 --backward --collapse neuron -o mlp_graph.png
+  tinygrad-mlp graph --mlp 2,3,1 --scalar 0.5,-1 --animate        (writes backprop.html)
   tinygrad-mlp graph "-a*b" --set a=-2 b=3 --backward -o neg.svg
 
 Expressions use numbers, names, + - * / **, parentheses and tanh relu sigmoid exp log abs sqrt
 leaky_relu (and any operation a module of --import registers); "e = a*b; ..." names
 intermediate results.  The output format follows the extension: .svg .png .pdf (Graphviz
-needed) or .dot (DOT source, no Graphviz needed); the folder must exist."""
+needed) or .dot (DOT source, no Graphviz needed); the folder must exist.  --animate writes
+only the animation (default backprop.html) unless -o names a picture to write as well."""
 
 
 def add_graph_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -69,10 +73,12 @@ def add_graph_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help=f"seed of the --mlp weights, 0 to {_cli.MAX_SEED} (default 0)")
     p.add_argument("--scalar", metavar="X", help="with --mlp: draw the computation graph of one "
                    "sample, e.g. --scalar 0.5,-1 (instead of the diagram)")
-    p.add_argument("-o", "--output", default="graph.svg", metavar="FILE",
-                   help=f"file to write: {' '.join(sorted(FORMATS))} (default graph.svg)")
-    p.add_argument("--animate", metavar="HTML", help="also write the backward pass step by step "
-                   "as one HTML page")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help=f"picture to write: {' '.join(sorted(FORMATS))} (default {DEFAULT_OUTPUT}"
+                        ", none with --animate)")
+    p.add_argument("--animate", nargs="?", const=DEFAULT_ANIMATION, metavar="HTML",
+                   help="write the backward pass step by step as one HTML page (default "
+                        f"{DEFAULT_ANIMATION}); honours --collapse")
     p.add_argument("--rankdir", choices=["LR", "TB"], default="LR",
                    help="direction of the graph: LR left to right (default), TB top to bottom")
     p.add_argument("--notation", choices=["html", "unicode", "plain"], default="html",
@@ -95,6 +101,9 @@ def add_graph_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 MAX_PRECISION = 12  # float64 has 15-17 significant digits; more would print noise
+DEFAULT_OUTPUT = "graph.svg"
+DEFAULT_ANIMATION = "backprop.html"
+_PAGES = (".html", ".htm")  # what --animate writes
 
 
 class _UsageError(Exception):
@@ -195,13 +204,18 @@ def _run_graph(args: argparse.Namespace) -> int:
     )
 
     try:
+        if args.animate and Path(args.animate).suffix.lower() not in _PAGES:
+            raise _UsageError(f"--animate {args.animate}: name the page FILE.html (or put "
+                              "--animate after the expression)")
         expression, assignments = args.expression, list(args.set)
         if expression is None and args.mlp is None and assignments and not _is_pair(assignments[-1]):
             # `--set a=2 b=3 "a*b"`: --set took the expression too; it is the last item
             expression = assignments.pop()
         if (expression is None) == (args.mlp is None):
             raise _UsageError('give an expression (e.g. "a*b + c") or --mlp SIZES, not both')
-        output = _output(args.output, "-o", FORMATS)
+        # with --animate, the picture is written only when -o asks for it
+        wanted = args.output if args.output is not None or args.animate else DEFAULT_OUTPUT
+        output = _output(wanted, "-o", FORMATS) if wanted is not None else None
         if args.animate:
             _output(args.animate, "--animate")
         root = None
@@ -241,12 +255,12 @@ def _run_graph(args: argparse.Namespace) -> int:
                              collapse=args.collapse, bias=args.bias, force=args.force)
         if args.animate and (root is None or not root.requires_grad):
             raise _UsageError("--animate needs a result that depends on at least one name")
-        path = render(graph, output, dpi=args.dpi)
-        print(f"wrote {path}")
+        if output is not None:
+            print(f"wrote {render(graph, output, dpi=args.dpi)}")
         if args.animate:
             frames = backward_frames(root, rankdir=args.rankdir, notation=args.notation,
                                      precision=args.precision, color_by_grad=args.color_by_grad,
-                                     bias=args.bias, force=args.force)
+                                     collapse=args.collapse, bias=args.bias, force=args.force)
             print(f"wrote {animate(frames, args.animate)} ({len(frames)} steps)")
         return 0
     except (_UsageError, ExpressionError, GraphTooLargeError, ValueError) as e:

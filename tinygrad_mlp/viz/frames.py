@@ -5,15 +5,14 @@ finishes each node's gradient, and then puts the graph's own gradients back exac
 were.  The graph is laid out once (``dot -Tjson``); every frame reuses those positions through
 Graphviz's no-layout mode (``layout=nop2``) and changes only colors, so nothing moves between
 frames.  A gradient not known yet is drawn in the background color, which keeps every box the
-size it will have.
+size it will have.  :class:`~tinygrad_mlp.viz.animation.Animation` plays the frames in a page.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import os
-import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +21,13 @@ from typing import Any
 import numpy as np
 
 from tinygrad_mlp.engine import Value
+from tinygrad_mlp.notation import ROLE_SYMBOLS
 from tinygrad_mlp.viz import labels
 from tinygrad_mlp.viz.computation import DrawOptions, GraphTooLargeError, Scene, build_scene
 from tinygrad_mlp.viz.render import Drawing, render
+from tinygrad_mlp.viz.structure import analyze, collect
 
-__all__ = ["Frame", "backward_frames", "save_frames", "animate", "MAX_FRAMES"]
+__all__ = ["Frame", "backward_frames", "save_frames", "step_names", "MAX_FRAMES"]
 
 MAX_FRAMES = 400  # an animation of more steps is too long to watch and too big to open
 
@@ -35,8 +36,8 @@ MAX_FRAMES = 400  # an animation of more steps is too long to watch and too big 
 class Frame:
     """One step of the backward pass: ``node``'s gradient has just been completed.
 
-    ``graph`` is the drawing (shows inline in Jupyter), ``caption`` a line of text such as
-    ``step 3/9: ∂L/∂b = -4.0000``.
+    ``step`` counts from 1 to ``total``, as the caption does; ``graph`` is the drawing (shows
+    inline in Jupyter), ``caption`` a line of text such as ``step 3/9: ∂L/∂b = -4.0000``.
     """
 
     step: int
@@ -83,19 +84,100 @@ def _root_grad(root: Value) -> Any:
     return 1.0 if root.ndim == 0 else np.ones(root.shape, dtype=root.dtype)
 
 
+# --------------------------------------------------------------------------- names
 _CAPTION_NAME = 60  # characters of a name in a caption: a long label must not hide the value
+_DEEPEST = 6  # levels of unnamed operands written out in a name before "…" stands for them
+# infix operations: the symbol written and how tightly it binds
+_INFIX = {"+": (" + ", 1), "-": (" - ", 1), "*": ("·", 2), "/": ("/", 2), "@": (" @ ", 2)}
+_PREFIX, _POSTFIX, _ATOM = 3, 4, 5
 
 
-def _name(n: Value, model_aware: bool) -> str:
-    # a caption is plain text in the drawing and in the page: control characters, lone
-    # surrogates and overlong labels are made safe here
-    if model_aware and n.role is not None:
-        name = labels.role_symbol(n.role, n.index, "unicode")
-    elif n.label:
-        name = n.label
-    else:
-        name = f"({n.op})" if n.op else "·"
-    return labels.safe_text(name, _CAPTION_NAME)
+def _own_name(n: Value, model_aware: bool, bias: str) -> str | None:
+    """The label the user set, else the model notation, else None (see ``labels.node_name``)."""
+    return labels.node_name(n, "unicode", model_aware=model_aware, bias=bias) or None
+
+
+def _constant(n: Value) -> str | None:
+    """A number that takes no part in the backward pass, written as itself (``2``, ``0.5``)."""
+    if n.parents or n.requires_grad or n.role is not None or n.label:
+        return None
+    return f"array{tuple(n.shape)}" if n.ndim else f"{float(n.data):g}"
+
+
+def _expression(n: Value, depth: int, model_aware: bool, bias: str,
+                top: bool = False) -> tuple[str, int]:
+    """``n`` written as its operation on its operands' names, and how tightly that binds."""
+    name = None if top else _own_name(n, model_aware, bias)
+    if name is not None:
+        return name, _ATOM
+    number = _constant(n)
+    if number is not None:
+        return number, (0 if number.startswith("-") else _ATOM)  # x - (-1)
+    if not n.parents:  # an unnamed leaf: its value tells which one it is
+        return f"value {labels.format_value(n.data, 4)}", 0
+    if depth <= 0:
+        return "…", _ATOM
+    fn = n.function
+    op = (fn.label(n) if fn is not None else "") or n.op or "?"
+    args = [_expression(p, depth - 1, model_aware, bias) for p in n.parents]
+
+    def wrap(arg: tuple[str, int], looser_than: int) -> str:
+        text, binds = arg
+        return text if binds > looser_than else f"({text})"
+
+    if op in _INFIX and len(args) == 2:
+        symbol, binds = _INFIX[op]
+        # read left to right: a + b + c is (a + b) + c, so only a right operand of the same
+        # strength needs parentheses
+        return f"{wrap(args[0], binds - 1)}{symbol}{wrap(args[1], binds)}", binds
+    if op == "-" and len(args) == 1:
+        return "-" + wrap(args[0], _PREFIX), _PREFIX
+    if len(args) == 1 and not op[:1].isalpha():  # d**2
+        return wrap(args[0], _POSTFIX) + op, _POSTFIX
+    return f"{op}({', '.join(text for text, _ in args)})", _ATOM
+
+
+def _step_name(n: Value, model_aware: bool, bias: str) -> str:
+    """The name of ``n`` in a caption: its own, else its operation and operands."""
+    name = _own_name(n, model_aware, bias)
+    if name is not None or not n.parents:
+        return name if name is not None else _expression(n, 0, model_aware, bias)[0]
+    best = _expression(n, 1, model_aware, bias, top=True)[0]
+    for depth in range(2, _DEEPEST + 1):  # as much of the expression as a caption can hold
+        text = _expression(n, depth, model_aware, bias, top=True)[0]
+        if len(text) > _CAPTION_NAME:
+            break
+        best = text
+    return f"({best})"
+
+
+def step_names(nodes: Sequence[Value], *, model_aware: bool = True, bias: str = "b") -> list[str]:
+    """A different name for each of ``nodes``, as a caption writes it after ``∂L/∂``.
+
+    A node is named by the label the user set, else by its model notation (``w⁽¹⁾₂₁``), else
+    by its operation on its operands (``(a·b)``, ``(b⁽¹⁾₁ + w⁽¹⁾₁₁·x₁)``), with ``…`` for
+    operands too deep to write out.  The nodes of several calls of a model say which call
+    they belong to; names still alike are told apart by ``#2``, ``#3``...
+
+    >>> from tinygrad_mlp import Value
+    >>> a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    >>> step_names([a * b, (a * b).tanh(), a * b + 1, -a, a ** 2, a - (b - 1)])
+    ['(a·b)', '(tanh(a·b))', '(a·b + 1)', '(-a)', '(a**2)', '(a - (b - 1))']
+    >>> step_names([a * b, a * b])
+    ['(a·b)', '(a·b) #2']
+    """
+    names = [labels.safe_text(_step_name(n, model_aware, bias), _CAPTION_NAME) for n in nodes]
+    structure = analyze(collect(list(nodes))) if model_aware and nodes else None
+    if structure is not None and structure.n_instances > 1:
+        names = [f"{name} (call {structure.instance[n] + 1})" if n in structure.instance else name
+                 for name, n in zip(names, nodes)]
+    counts = Counter(names)
+    seen: Counter[str] = Counter()
+    out = []
+    for name in names:
+        seen[name] += 1
+        out.append(name if counts[name] == 1 or seen[name] == 1 else f"{name} #{seen[name]}")
+    return out
 
 
 # --------------------------------------------------------------------------- layout
@@ -108,7 +190,7 @@ def _layout(scene: Scene) -> dict[str, Any]:
     for obj in data.get("objects", []):
         if "bb" in obj:
             clusters[obj["name"]] = {k: obj[k] for k in ("bb", "lp") if k in obj}
-        else:
+        elif "pos" in obj:  # a node (rank=same groups are subgraphs with neither)
             names[obj["_gvid"]] = obj["name"]
             nodes[obj["name"]] = obj["pos"]
     edges: dict[tuple[str, str, int], str] = {}
@@ -148,15 +230,16 @@ def _pin(scene: Scene, layout: dict[str, Any]) -> Drawing:
 def backward_frames(
     root: Value, *, rankdir: str = "LR", precision: int = 4, notation: str = "html",
     show_data: bool = True, color_by_grad: bool = False, hide_constants: bool = False,
-    bias: str = "b", model_aware: bool = True, force: bool = False,
+    collapse: str | None = None, bias: str = "b", model_aware: bool = True, force: bool = False,
 ) -> list[Frame]:
     """One frame per node in the order ``backward()`` completes their gradients.
 
-    Frame ``k`` shows the gradients known after ``k + 1`` steps and highlights the node whose
-    gradient was just completed, with the edges along which it flows on to the node's operands.
-    Constants take no part in the backward pass and get no frame.  The graph's own ``.grad``
-    values are not changed.  Options are those of :func:`~tinygrad_mlp.viz.draw_dot`; every
-    notation is drawn with HTML-like tables here.
+    Frame ``k`` (its ``step``, from 1) shows the gradients known after ``k`` steps and
+    highlights the node whose gradient was just completed, with the edges along which it flows
+    on to the node's operands.  Constants take no part in the backward pass and get no frame.
+    The graph's own ``.grad`` values are not changed.  Options are those of
+    :func:`~tinygrad_mlp.viz.draw_dot`; every notation is drawn with HTML-like tables here.
+    Captions name each node as :func:`step_names` does, all different.
 
     >>> from tinygrad_mlp import Value
     >>> a, b = Value(2.0, label="a"), Value(-3.0, label="b")
@@ -164,14 +247,17 @@ def backward_frames(
     >>> frames = backward_frames(L)
     >>> [f.caption for f in frames]
     ['step 1/3: ∂L/∂L = 1.0000', 'step 2/3: ∂L/∂a = -3.0000', 'step 3/3: ∂L/∂b = 2.0000']
+    >>> frames[0].step, frames[-1].step
+    (1, 3)
     >>> a.grad  # untouched: backward() was never called on L
     0.0
     """
     if not isinstance(root, Value):
         raise TypeError(f"backward_frames takes a Value, got {type(root).__name__}")
     opts = DrawOptions(rankdir=rankdir, precision=precision, notation=notation, show_data=show_data,
-                       color_by_grad=color_by_grad, hide_constants=hide_constants, bias=bias,
-                       model_aware=model_aware, force=force, tables=True).check()
+                       color_by_grad=color_by_grad, hide_constants=hide_constants,
+                       collapse=collapse, bias=bias, model_aware=model_aware, force=force,
+                       tables=True).check()
     nodes = root.graph()
     order, final = _gradients_in_order(root, nodes, _root_grad(root))
 
@@ -179,33 +265,57 @@ def backward_frames(
         return final.get(n, 0.0 if n.ndim == 0 else np.zeros(n.shape))
 
     master = build_scene(root, opts, grad_of=grad_of)
-    steps = [n for n in order if n in master.value_ids]
+    # a drawn node may show several values (a collapsed layer: one per neuron and call); it is
+    # a step once the last of them is complete
+    shows: dict[str, list[Value]] = {}
+    for n in order:
+        if n in master.value_ids:
+            shows.setdefault(master.value_ids[n], []).append(n)
+    steps = [n for n in order if n in master.value_ids and shows[master.value_ids[n]][-1] is n]
     if len(steps) > MAX_FRAMES and not force:
         raise GraphTooLargeError(
             f"{len(steps)} frames are too many to watch; draw a smaller graph "
             f"(at most {MAX_FRAMES} nodes) or pass force=True to draw it anyway"
         )
-    root_name = _name(root, model_aware) if (root.label or root.role) else "L"
-    captions = [
-        labels.safe_text(f"step {k + 1}/{len(steps)}: ∂{root_name}/∂{_name(n, model_aware)} = "
-                         f"{labels.format_value(final[n], precision)}")
-        for k, n in enumerate(steps)
-    ]
+    names = step_names(steps, model_aware=model_aware, bias=bias)
+    # the root is written by its own name, L when it has none, in every caption
+    root_name = labels.safe_text(_own_name(root, model_aware, bias) or "L", _CAPTION_NAME)
+    captions = []
+    for k, (n, name) in enumerate(zip(steps, names), start=1):
+        values = shows[master.value_ids[n]]
+        if n is root:
+            name = root_name
+        elif len(values) > 1:
+            name = _group_name(values, name)
+        grad = final[n] if len(values) == 1 else np.array([final[v] for v in values])
+        captions.append(labels.safe_text(f"step {k}/{len(steps)}: ∂{root_name}/∂{name} = "
+                                         f"{labels.format_value(grad, precision)}"))
     longest = max(captions, key=len, default="")
     # the longest caption reserves its room in the one layout that every frame reuses
-    master.graph_attrs.update(label=_caption_label(longest, opts), labelloc="t")
+    master.graph_attrs.update(label=_caption_label(longest), labelloc="t")
     layout = _layout(master)
 
     frames = []
+    position = {n: i for i, n in enumerate(order)}
     for k, n in enumerate(steps):
-        shown = set(steps[: k + 1])
+        shown = set(order[: position[n] + 1])
         scene = build_scene(root, opts, grad_of=grad_of, grad_shown=shown.__contains__, current=n)
-        scene.graph_attrs.update(label=_caption_label(captions[k], opts), labelloc="t")
-        frames.append(Frame(k, len(steps), n, captions[k], _pin(scene, layout)))
+        scene.graph_attrs.update(label=_caption_label(captions[k]), labelloc="t")
+        frames.append(Frame(k + 1, len(steps), n, captions[k], _pin(scene, layout)))
     return frames
 
 
-def _caption_label(caption: str, opts: DrawOptions) -> str:
+def _group_name(values: list[Value], fallback: str) -> str:
+    """The name of a node that shows several values: ``a⁽¹⁾`` for a collapsed layer 1."""
+    first = values[0]
+    if first.role is None or not first.index:
+        return fallback
+    if all(v.role == first.role and v.index == first.index for v in values):
+        return labels.role_symbol(first.role, first.index, "unicode")  # one neuron, all calls
+    return labels.symbol(ROLE_SYMBOLS.get(first.role, first.role), first.index[0], (), "unicode")
+
+
+def _caption_label(caption: str) -> str:
     return f"<<B>{labels.html_text(caption)}</B>>"
 
 
@@ -214,118 +324,16 @@ def save_frames(frames: Sequence[Frame], directory: str | os.PathLike, *, prefix
                 format: str = "svg") -> list[Path]:
     """Write each frame as ``frame_001.svg``, ``frame_002.svg``... into ``directory``.
 
-    ``format`` may also be ``"png"`` or ``"pdf"``.  Returns the paths in order.
+    The numbers have three digits (more for more than 999 frames), so the files sort in
+    order.  ``format`` may also be ``"png"`` or ``"pdf"``.  Returns the paths in order.
 
     >>> import tempfile
     >>> from tinygrad_mlp import Value
     >>> paths = save_frames(backward_frames(Value(2.0) * 3), tempfile.mkdtemp())
     >>> [p.name for p in paths]
-    ['frame_1.svg', 'frame_2.svg']
+    ['frame_001.svg', 'frame_002.svg']
     """
     directory = Path(directory)
-    width = len(str(len(frames)))
-    return [render(f.graph, directory / f"{prefix}_{k + 1:0{width}d}.{format}")
-            for k, f in enumerate(frames)]
-
-
-_PROLOG = re.compile(r"<\?xml.*?\?>|<!DOCTYPE.*?>|<!--.*?-->", re.S)
-_NAMESPACES = re.compile(r'\s+xmlns(:\w+)?="[^"]*"')
-
-
-def _inline_svg(svg: str) -> str:
-    # Inline SVG in HTML needs no XML prolog, doctype or namespace URLs; dropping them leaves
-    # the page without a single external reference.
-    return _NAMESPACES.sub("", _PROLOG.sub("", svg)).strip()
-
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>{title}</title>
-<style>
-body {{ font-family: sans-serif; margin: 1em; }}
-#controls {{ display: flex; gap: .6em; align-items: center; margin-bottom: .6em; }}
-#slider {{ flex: 1; max-width: 40em; }}
-.frame svg {{ max-width: 100%; height: auto; }}
-#caption {{ font-family: monospace; }}
-</style>
-</head>
-<body>
-<h1>{title}</h1>
-<div id="controls">
-<button id="prev" title="previous step (left arrow)">&#9664;</button>
-<button id="play" title="play / pause (space)">play</button>
-<button id="next" title="next step (right arrow)">&#9654;</button>
-<input id="slider" type="range" min="0" max="{last}" value="0" step="1">
-<span id="caption"></span>
-</div>
-{frames}
-<script>
-(function () {{
-  var frames = document.querySelectorAll(".frame");
-  var slider = document.getElementById("slider");
-  var caption = document.getElementById("caption");
-  var play = document.getElementById("play");
-  var timer = null, current = 0;
-  function show(k) {{
-    current = Math.max(0, Math.min(frames.length - 1, k));
-    for (var i = 0; i < frames.length; i++) frames[i].hidden = (i !== current);
-    slider.value = current;
-    caption.textContent = frames[current].getAttribute("data-caption");
-  }}
-  function stop() {{ clearInterval(timer); timer = null; play.textContent = "play"; }}
-  function toggle() {{
-    if (timer) {{ stop(); return; }}
-    if (current === frames.length - 1) show(0);
-    play.textContent = "pause";
-    timer = setInterval(function () {{
-      if (current >= frames.length - 1) {{ stop(); return; }}
-      show(current + 1);
-    }}, {interval});
-  }}
-  slider.addEventListener("input", function () {{ stop(); show(parseInt(slider.value, 10)); }});
-  play.addEventListener("click", toggle);
-  document.getElementById("prev").addEventListener("click", function () {{ stop(); show(current - 1); }});
-  document.getElementById("next").addEventListener("click", function () {{ stop(); show(current + 1); }});
-  document.addEventListener("keydown", function (e) {{
-    if (e.key === "ArrowLeft") {{ stop(); show(current - 1); }}
-    else if (e.key === "ArrowRight") {{ stop(); show(current + 1); }}
-    else if (e.key === " ") {{ e.preventDefault(); toggle(); }}
-  }});
-  show(0);
-}})();
-</script>
-</body>
-</html>
-"""
-
-
-def animate(frames: Sequence[Frame], path: str | os.PathLike, *, interval: int = 900,
-            title: str = "Backpropagation, step by step") -> Path:
-    """Write one self-contained HTML file: the frames as inline SVG, a slider and a play button.
-
-    The page needs no network access (no scripts or styles from elsewhere); arrow keys step,
-    the space bar plays and pauses.  ``interval`` is the time per frame in milliseconds.
-
-    >>> import tempfile, pathlib
-    >>> from tinygrad_mlp import Value
-    >>> out = animate(backward_frames(Value(2.0) * 3), pathlib.Path(tempfile.mkdtemp()) / "a.html")
-    >>> "http" in out.read_text()
-    False
-    """
-    if not frames:
-        raise ValueError("animate needs at least one frame")
-    parts = []
-    for k, f in enumerate(frames):
-        svg = _inline_svg(f.graph.pipe(format="svg", encoding="utf-8"))
-        hidden = "" if k == 0 else " hidden"
-        # a Frame made by hand may hold any caption: made safe like every label
-        caption = html.escape(labels.safe_text(f.caption))
-        parts.append(f'<div class="frame" data-caption="{caption}"{hidden}>\n{svg}\n</div>')
-    page = _PAGE.format(title=html.escape(labels.safe_text(title)), last=len(frames) - 1,
-                        frames="\n".join(parts), interval=int(interval))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
-    return path
+    width = max(3, len(str(len(frames))))
+    return [render(f.graph, directory / f"{prefix}_{k:0{width}d}.{format}")
+            for k, f in enumerate(frames, start=1)]
