@@ -65,13 +65,64 @@ def test_weights_are_labelled_in_the_notation_while_few():
     assert "w⁽¹⁾₃₄" not in shown  # layer 1 has 3 inputs: no k = 4
     assert shown.count("tanh") == 2 and "linear" in shown
     html = draw_mlp(MLP(3, [4, 4, 1], seed=0)).source
-    assert '<FONT POINT-SIZE="9"><SUB>43</SUB></FONT>' in html
+    # small scripts on the arrows, as in a textbook figure
+    assert '<I>w</I><FONT POINT-SIZE="9"><SUP>(1)</SUP><SUB>43</SUB></FONT>' in html
 
 
-def test_many_weights_are_not_labelled_unless_asked():
+def label_count(source: str) -> int:
+    return len(re.findall(r"^\tw\d", source, re.M))
+
+
+@pytest.mark.parametrize(("model", "show_bias", "labelled"), [
+    (MLP(3, [4, 4, 1], seed=0), False, 32),  # 12, 16 and 4 arrows between columns
+    (MLP(4, [4, 1], seed=0), True, 25),  # x_0 and 4 inputs to 4 neurons: 20 arrows, the limit
+    (MLP(2, [3, 1], seed=0), True, 13),
+    (MLP(5, [5, 1], seed=0), False, 0),  # 25 arrows from the inputs
+    (MLP(8, [8, 1], seed=0), False, 0),
+])
+def test_weights_are_labelled_by_default_while_no_gap_is_too_dense(model, show_bias, labelled):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert label_count(draw_mlp(model, show_bias=show_bias).source) == labelled
+
+
+def test_many_weights_are_labelled_when_asked_with_a_warning_if_they_cannot_fit():
     model = MLP(8, [8, 1], seed=0)  # 72 arrows
-    assert not re.search(r"^\tw\d", draw_mlp(model).source, re.M)
-    assert len(re.findall(r"^\tw\d", draw_mlp(model, edge_labels="notation").source, re.M)) == 72
+    with pytest.warns(UserWarning, match="label fewer weights"):
+        source = draw_mlp(model, edge_labels="notation").source
+    assert label_count(source) == 72
+
+
+def test_label_weights_labels_a_chosen_few():
+    model = MLP(8, [8, 1], seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        source = draw_mlp(model, label_weights=[(1, 3, 2), (2, 1, 8)], notation="plain").source
+    assert label_count(source) == 2
+    assert 'label="w(1)_32"' in source and 'label="w(2)_18"' in source
+    values = draw_mlp(model, label_weights=[(1, 3, 2)], edge_labels="values").source
+    assert f"{model.layers[0].W.data[2, 1]:.2f}" in values and label_count(values) == 1
+    bias = draw_mlp(MLP(2, [2, 1], seed=0), show_bias=True, label_weights=[(1, 2, 0)],
+                    notation="plain").source
+    assert 'label="w(1)_20"' in bias and label_count(bias) == 1
+
+
+@pytest.mark.parametrize(("chosen", "error", "match"), [
+    ([(3, 1, 1)], ValueError, r"w⁽³⁾₁₁ \(3, 1, 1\) is not an arrow"),
+    ([(1, 1, 9)], ValueError, "not an arrow"),
+    ([(1, 1, 0)], ValueError, "show_bias=True"),
+    ([(1, 1)], TypeError, "triples"),
+    ([(1, 1, 1.5)], TypeError, "whole numbers"),
+    ("w111", TypeError, "triples"),
+])
+def test_label_weights_rejects_what_is_not_drawn(chosen, error, match):
+    with pytest.raises(error, match=match):
+        draw_mlp(MLP(2, [3, 1], seed=0), label_weights=chosen)
+
+
+def test_label_weights_and_no_labels_contradict():
+    with pytest.raises(ValueError, match="edge_labels='none'"):
+        draw_mlp(MLP(2, [3, 1], seed=0), label_weights=[(1, 1, 1)], edge_labels="none")
 
 
 @needs_dot
@@ -93,7 +144,7 @@ def test_show_bias_adds_x0_and_the_bias_weights():
     model = MLP(4, [3, 1], seed=0)
     model.layers[0].b.data[...] = [0.5, -0.5, 0.0]
     source = draw_mlp(model, show_bias=True, notation="plain").source
-    assert 'label="x_0=1"' in source and 'label="a(1)_0=1"' in source
+    assert 'label="x_0 = 1"' in source and 'label="a(1)_0 = 1"' in source
     for j in (1, 2, 3):
         assert f'label="w(1)_{j}0"' in source
     assert 'label="w(2)_10"' in source
