@@ -31,3 +31,4 @@ autodoc_default_options = {"members": True, "show-inheritance": False}
 html_theme = "furo"
 html_title = "tinygrad_mlp"
 html_static_path = ["_static"]
+html_css_files = ["figures.css"]  # the drawing guide's pictures: fitted, and links to full size

@@ -10,7 +10,11 @@
 * the graphs of tanh's first four derivatives (``backward(create_graph=True)``), colored by the
   derivative order that recorded each node.
 
-Needs the Graphviz program (``apt-get install graphviz``)::
+Wide left-to-right graphs also come top to bottom (``*_tb``), drawn to fit a page of text: the
+docs show those, each a link to the left-to-right picture at full size.
+
+Needs the Graphviz program (``apt-get install graphviz``), or ``pip install "tinygrad_mlp[draw]"``
+for SVG and PNG without it::
 
     python examples/lecture_graphs.py [--out docs/_static/graphs] [--format svg]
 """
@@ -18,6 +22,7 @@ Needs the Graphviz program (``apt-get install graphviz``)::
 from __future__ import annotations
 
 import argparse
+from functools import partial
 from pathlib import Path
 
 from tinygrad_mlp import MLP, Neuron, Value, grad
@@ -75,6 +80,11 @@ def main(out: Path = DEFAULT_OUT, fmt: str = "svg") -> list[Path]:
     def save(graph, name: str) -> None:
         written.append(render(graph, out / f"{name}.{fmt}"))
 
+    def save_both(draw, name: str) -> None:
+        """Left to right for slides, and top to bottom (``name_tb``) to fit a page."""
+        save(draw(), name)
+        save(draw(rankdir="TB"), f"{name}_tb")
+
     # 1. an expression, before and after backward()
     L = expression()
     save(draw_dot(L), "expression_before")
@@ -85,19 +95,20 @@ def main(out: Path = DEFAULT_OUT, fmt: str = "svg") -> list[Path]:
     # 2. one neuron, in the course notation; the bias as w_0 on x_0 = 1
     y = neuron()
     y.backward()
-    save(draw_dot(y), "neuron")
-    save(draw_dot(y, bias="w0"), "neuron_w0")
+    save_both(partial(draw_dot, y), "neuron")
+    save_both(partial(draw_dot, y, bias="w0"), "neuron_w0")
 
     # 3. the scalar graph of a small MLP: clusters, collapsed, colored by gradient
     model, loss = small_mlp_loss()
     loss.backward()
     save(draw_dot(loss), "mlp_graph")
     save(draw_dot(loss, collapse="neuron"), "mlp_neurons")
-    save(draw_dot(loss, collapse="layer"), "mlp_layers")
+    save_both(partial(draw_dot, loss, collapse="layer"), "mlp_layers")
     deep = MLP(2, [3, 3, 3, 3, 3, 1], activation="sigmoid", seed=1)  # gradients fade layer by layer
     deep_loss = mse_loss(deep([3.0, -2.0]), 1.0)
     deep_loss.backward()
-    save(draw_dot(deep_loss, collapse="neuron", color_by_grad=True), "deep_color_by_grad")
+    save_both(partial(draw_dot, deep_loss, collapse="neuron", color_by_grad=True),
+              "deep_color_by_grad")
     save(draw_dot(loss, color_by_grad=True, highlight=[loss]), "mlp_color_by_grad")
 
     # 4. the network diagram of the course note, from live models
