@@ -139,7 +139,38 @@ def test_architecture_is_in_the_metadata(tmp_path):
     header = json.loads(blob[8:8 + int.from_bytes(blob[:8], "little")])
     arch = json.loads(header["__metadata__"]["architecture"])
     assert arch["nin"] == 3 and arch["nouts"] == [5, 2]
+    assert arch["activations"] == ["tanh", "linear"] and arch["dropout"] == [0.0, 0.0]
+    # a model the first format describes is written in it too, for earlier releases
     assert arch["activation"] == "tanh" and arch["output_activation"] == "linear"
+
+
+def test_per_layer_activations_and_dropout_are_in_the_metadata(tmp_path):
+    path = tmp_path / "m.safetensors"
+    model = MLP(3, [5, 4, 2], activation=[("leaky_relu", 0.2), "tanh", "sigmoid"],
+                dropout=[0.1, 0.0, 0.4], seed=0)
+    save(model, path)
+    blob = path.read_bytes()
+    header = json.loads(blob[8:8 + int.from_bytes(blob[:8], "little")])
+    arch = json.loads(header["__metadata__"]["architecture"])
+    assert arch["activations"] == [["leaky_relu", 0.2], "tanh", "sigmoid"]
+    assert arch["dropout"] == [0.1, 0.0, 0.4]
+    assert "activation" not in arch  # the first format cannot say this: not written
+    back = load_model(path)
+    assert back.activations == [("leaky_relu", 0.2), "tanh", "sigmoid"]
+    assert back.dropout == [0.1, 0.0, 0.4]
+    model.eval(), back.eval()
+    np.testing.assert_array_equal(back(X).data, model(X).data)
+
+
+def test_a_file_of_the_first_format_still_loads(tmp_path):
+    path = tmp_path / "m.safetensors"
+    model = MLP(3, [4, 4, 2], activation="tanh", output_activation="sigmoid", seed=0)
+    old = {"nin": 3, "nouts": [4, 4, 2], "activation": "tanh", "output_activation": "sigmoid",
+           "dtype": "float64"}
+    save_file(model.state_dict(), str(path), metadata={"architecture": json.dumps(old)})
+    back = load_model(path)
+    assert back.activations == ["tanh", "tanh", "sigmoid"] and back.dropout == [0.0] * 3
+    np.testing.assert_array_equal(back(X).data, model(X).data)
 
 
 def test_plain_module_round_trip_without_architecture(tmp_path):
@@ -268,6 +299,9 @@ def test_torch_state_dict_names_without_torch():
     sd = torch_state_dict(MLP(2, [16, 16, 1], seed=0))
     assert list(sd) == ["0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"]
     assert sd["2.weight"].shape == (16, 16) and sd["4.weight"].shape == (1, 16)
+    # Dropout(p) comes before its layer's Linear, a linear layer has no activation module
+    sd = torch_state_dict(MLP(2, [16, 16, 1], activation=["relu", None, "tanh"], dropout=0.5))
+    assert list(sd) == ["0.weight", "0.bias", "3.weight", "3.bias", "5.weight", "5.bias"]
 
 
 # --------------------------------------------------------------------------- refusals
@@ -542,6 +576,13 @@ def test_load_model_refuses_architectures_beyond_its_limits_without_allocating(t
     ({"nouts": [0, 2]}, "nouts"), ({"nouts": [4.0, 2]}, "nouts"), ({"nouts": "4,2"}, "nouts"),
     ({"nouts": []}, "nouts"), ({"nin": True}, "nin"), ({"nin": -3}, "nin"),
     ({"dtype": "float16"}, "float16"), ({"activation": ["relu"]}, "activation"),
+    ({"activations": ["tanh"]}, "one activation per layer"),
+    ({"activations": "tanh"}, "one activation per layer"),
+    ({"activations": ["tanh", ["leaky_relu", "x"]]}, "one activation per layer"),
+    ({"activations": ["tanh", [0.2]]}, "one activation per layer"),
+    ({"activations": ["tanh", "linear"], "dropout": [0.0, 1.5]}, "one probability per layer"),
+    ({"activations": ["tanh", "linear"], "dropout": [0.0]}, "one probability per layer"),
+    ({"activations": ["tanh", "linear"], "dropout": 0.5}, "one probability per layer"),
 ])
 def test_load_model_refuses_malformed_architectures(tmp_path, changes, word):
     path = tmp_path / "m.safetensors"

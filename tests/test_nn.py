@@ -36,7 +36,8 @@ def scalar_outputs(model, X: np.ndarray) -> Value:
 
 
 def nodes_by_role(root: Value, role: str) -> list[Value]:
-    return [v for v in root.graph() if v.role == role]
+    # the scalar nodes only: a layer's W and b tensors are tagged with their role too
+    return [v for v in root.graph() if v.role == role and v.ndim == 0]
 
 
 # --------------------------------------------------------------------------- Module API
@@ -410,6 +411,49 @@ def test_output_activation():
     assert [layer.activation_name for layer in model.layers] == ["tanh", "sigmoid"]
     out = model(np.random.default_rng(0).normal(size=(10, 2)) * 10)
     assert np.all((out.data > 0) & (out.data < 1))
+
+
+def test_per_layer_activations_with_arguments():
+    model = MLP(3, [4, 4, 2], activation=[("leaky_relu", 0.3), "tanh", None], seed=0)
+    assert [layer.activation_name for layer in model.layers] == ["leaky_relu", "tanh", "linear"]
+    assert model.layers[0].activation_args == (0.3,) and model.layers[1].activation_args == ()
+    assert model.activations == [("leaky_relu", 0.3), "tanh", "linear"]
+    assert repr(model) == "MLP(3 -> 4 leaky_relu(0.3) -> 4 tanh -> 2 linear)  # 46 parameters"
+    X = np.random.default_rng(1).normal(size=(6, 3))
+    W, b = [layer.W.data for layer in model.layers], [layer.b.data for layer in model.layers]
+    z = X @ W[0].T + b[0]
+    h = np.tanh(np.where(z > 0, z, 0.3 * z) @ W[1].T + b[1])
+    np.testing.assert_allclose(model(X).data, h @ W[2].T + b[2], rtol=1e-13)
+    # the scalar style applies the same slope
+    np.testing.assert_allclose([v.data for v in model(X[0].tolist())], model(X[:1]).data[0],
+                               rtol=1e-13)
+
+
+def test_per_hidden_layer_activations_take_the_output_activation():
+    model = MLP(3, [4, 4, 1], activation=["tanh", "relu"], output_activation="sigmoid")
+    assert model.activations == ["tanh", "relu", "sigmoid"]
+    assert MLP(3, [4, 1], activation=("leaky_relu", 0.1)).activations == [
+        ("leaky_relu", 0.1), "linear"]
+
+
+@pytest.mark.parametrize("kwargs,error,words", [
+    ({"activation": ["tanh"]}, ValueError, ["list of 1", "one per layer (3)"]),
+    ({"activation": ["tanh", "tanh", "tanh"], "output_activation": "sigmoid"}, ValueError,
+     ["not both"]),
+    ({"activation": ["tanh", "nope", "tanh"]}, ValueError, ["activation[1]", "'nope'"]),
+    ({"activation": ("leaky_relu", None)}, TypeError, ["activation argument 1 must be a number"]),
+    ({"activation": ("relu", "relu", "linear")}, TypeError, ["one activation per layer as a list"]),
+    ({"activation": ("leaky_relu", 0.1, 0.2)}, ValueError,
+     ["'leaky_relu' does not take the arguments (0.1, 0.2)"]),
+    ({"activation": ("tanh", 1.0)}, ValueError, ["'tanh' does not take the arguments"]),
+    ({"activation": ()}, TypeError, ["a tuple (activation name, arguments...)"]),
+])
+def test_bad_activation_specs_are_refused_naming_the_argument(kwargs, error, words):
+    with pytest.raises(error) as info:
+        MLP(3, [4, 4, 1], **kwargs)
+    for word in words:
+        assert word in str(info.value)
+    assert str(info.value).startswith("MLP")
 
 
 def test_list_call_returns_one_value_for_one_output_and_a_list_otherwise():

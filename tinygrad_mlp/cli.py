@@ -239,7 +239,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="print the version and exit")
     add_import_argument(parser, dest="global_imports")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser,
-                                help="one of: demo, train, predict, graph")
+                                help="one of: demo, train, predict, export, graph")
     sub.required = True
 
     demo = sub.add_parser(
@@ -251,6 +251,9 @@ def _parser() -> argparse.ArgumentParser:
     _add_training_arguments(demo, epochs=100)
     demo.add_argument("--out", default="tinygrad_mlp_demo", metavar="FOLDER",
                       help="directory for the files (default: ./tinygrad_mlp_demo)")
+    demo.add_argument("--watch", action="store_true",
+                      help="also record the training and write it as training.html in --out: "
+                           "one offline page replaying the run step by step")
 
     train = sub.add_parser("train", help="train an MLP on built-in data and save it",
                            description="Train an MLP on built-in data and save its weights. "
@@ -258,6 +261,9 @@ def _parser() -> argparse.ArgumentParser:
     _add_training_arguments(train, epochs=100)
     train.add_argument("--save", required=True, metavar="FILE",
                        help="where to write the model (.safetensors); the folder must exist")
+    train.add_argument("--watch", metavar="FILE", dest="watch_file",
+                       help="also record the training and write it to FILE (.html): one offline "
+                            "page replaying the run step by step")
 
     predict = sub.add_parser("predict", help="run a saved model on input values",
                              description="Run a saved model on one or more samples.",
@@ -268,6 +274,16 @@ def _parser() -> argparse.ArgumentParser:
                          help="samples, features separated by commas: --input 0.5,-1 -0.2,0.3; "
                               "several after one --input, or --input repeated")
     add_import_argument(predict)
+
+    export = sub.add_parser("export", help="write a saved model as an ONNX file",
+                            description="Write a saved model as an ONNX file (IR version 8, "
+                                        "opset 17; needs the onnx package).",
+                            epilog="example: tinygrad-mlp export model.safetensors "
+                                   "--onnx model.onnx")
+    export.add_argument("model", help="a model file written by `tinygrad-mlp train` or save()")
+    export.add_argument("--onnx", required=True, metavar="FILE",
+                        help="where to write the ONNX model (.onnx); the folder must exist")
+    add_import_argument(export)
 
     try:
         from tinygrad_mlp.viz.cli import add_graph_parser
@@ -416,8 +432,12 @@ def _diverged(model: Any, losses: list[float]) -> str | None:
     return None
 
 
-def _train(args: argparse.Namespace) -> tuple[Any, Any, np.ndarray, np.ndarray, str]:
-    """Build and fit the model the arguments describe; returns (model, history, X, y, loss)."""
+def _train(args: argparse.Namespace, watch: Path | None = None,
+           ) -> tuple[Any, Any, np.ndarray, np.ndarray, str]:
+    """Build and fit the model the arguments describe; returns (model, history, X, y, loss).
+
+    ``watch``: where to write the training page (written even when training diverges).
+    """
     from tinygrad_mlp.nn import MLP
     from tinygrad_mlp.optim import SGD, linear_decay
     from tinygrad_mlp.train import fit
@@ -440,8 +460,11 @@ def _train(args: argparse.Namespace) -> tuple[Any, Any, np.ndarray, np.ndarray, 
                           batch_size=args.batch_size, validation_split=0.25, seed=args.seed,
                           progress=False if args.no_progress else None,
                           # stop at the first non-finite loss: the rest would be nan too
-                          callbacks=[lambda epoch, logs: math.isfinite(logs["loss"])])
+                          callbacks=[lambda epoch, logs: math.isfinite(logs["loss"])],
+                          watch=watch)
     except FloatingPointError as e:  # fit's NonFiniteLossError: its message names the cause
+        if watch is not None and watch.exists():
+            print(f"wrote {watch} (the run up to where it stopped)")
         raise CommandFailed(first_line(str(e)) or f"training diverged; {advice}") from None
     why = _diverged(model, history["loss"])
     if why is not None:
@@ -459,12 +482,19 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise UsageError(f"--save {path} is a directory; give a file name like model.safetensors")
     if not path.parent.is_dir():
         raise UsageError(f"--save {path}: the folder {path.parent} does not exist")
+    watch = None if args.watch_file is None else Path(args.watch_file)
+    if watch is not None and watch.is_dir():
+        raise UsageError(f"--watch {watch} is a directory; give a file name like training.html")
+    if watch is not None and not watch.parent.is_dir():
+        raise UsageError(f"--watch {watch}: the folder {watch.parent} does not exist")
     try:
-        model, *_ = _train(args)
+        model, *_ = _train(args, watch)
     except CommandFailed as e:
         raise CommandFailed(f"{e}; nothing was saved to {path}") from None
     save(model, path)
     print(f"wrote {path}")
+    if watch is not None:
+        print(f"wrote {watch}")
     return 0
 
 
@@ -499,14 +529,30 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from tinygrad_mlp.io import export_onnx, load_model
+
+    path = Path(args.onnx)  # checked before loading anything
+    if path.is_dir():
+        raise UsageError(f"--onnx {path} is a directory; give a file name like model.onnx")
+    if not path.parent.is_dir():
+        raise UsageError(f"--onnx {path}: the folder {path.parent} does not exist")
+    export_onnx(load_model(args.model), path)
+    print(f"wrote {path}")
+    return 0
+
+
 # --------------------------------------------------------------------------- demo
 def _cmd_demo(args: argparse.Namespace) -> int:
     from tinygrad_mlp.demo import run_demo
 
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise UsageError(f"--out {args.out} is a file; give a folder for the demo's pictures")
-    model, history, X, y, _ = _train(args)
+    watch = Path(args.out) / "training.html" if args.watch else None
+    model, history, X, y, _ = _train(args, watch)
     written, notes = run_demo(model, history, X, y, Path(args.out))
+    if watch is not None:
+        written.append(watch)
     for note in notes:
         print(note)
     print("wrote:")
@@ -515,7 +561,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"demo": _cmd_demo, "train": _cmd_train, "predict": _cmd_predict}
+COMMANDS = {"demo": _cmd_demo, "train": _cmd_train, "predict": _cmd_predict,
+            "export": _cmd_export}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

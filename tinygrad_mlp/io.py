@@ -1,4 +1,5 @@
-"""Saving and loading weights in the safetensors format (no pickle anywhere).
+"""Saving and loading weights in the safetensors format (no pickle anywhere), and the roads to
+PyTorch and ONNX.
 
 A file holds one array per ``named_parameters()`` name (``layers.0.W`` of shape
 ``(n_out, n_in)``, ``layers.0.b``, ...) and, for an :class:`~tinygrad_mlp.nn.MLP`, its
@@ -20,6 +21,10 @@ saved under every name, as PyTorch's ``state_dict`` does: the file holds one equ
 name.  :func:`load` into a model tied the same way copies into the existing parameter, so the
 tie stays; :func:`load_model` rebuilds the architecture only, so its model is untied, with
 equal arrays in the places that were tied (tie them again by assignment if you need to).
+
+:func:`to_torch`, :func:`from_torch` and :func:`torch_state_dict` (PyTorch) and
+:func:`export_onnx` (ONNX) are those of :mod:`tinygrad_mlp.interop`; PyTorch and onnx are
+imported only when one of them is called.
 """
 
 from __future__ import annotations
@@ -37,9 +42,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from tinygrad_mlp.interop import from_torch, to_onnx, to_torch, torch_state_dict
 from tinygrad_mlp.nn import MLP, Module
 
-__all__ = ["save", "load", "load_model", "torch_state_dict"]
+__all__ = ["save", "load", "load_model", "torch_state_dict", "to_torch", "from_torch",
+           "export_onnx"]
 
 _FORMAT = "tinygrad_mlp/1"
 _TMP_SUFFIX = ".tmp-tinygrad_mlp"
@@ -51,21 +58,31 @@ _MAX_WIDTH = 2**24
 
 # --------------------------------------------------------------------------- saving
 def _architecture(model: Module) -> dict[str, Any] | None:
+    """An MLP's architecture for the metadata: sizes, each layer's activation (a name, or
+    ``[name, arguments...]``) and dropout, and the dtype."""
     if not isinstance(model, MLP):
         return None
-    names = [layer.activation_name for layer in model.layers]
+    layers = model.layers
+    names = [layer.activation_name for layer in layers]
     if None in names:
         raise ValueError(
             "this model uses an activation that is not registered by name, so it could not be "
             "rebuilt from the file: register it with register_activation(name, fn) first"
         )
-    return {
+    arch: dict[str, Any] = {
         "nin": model.nin,
         "nouts": model.nouts,
-        "activation": names[0] if len(names) > 1 else "relu",
-        "output_activation": names[-1],
+        "activations": [[layer.activation_name, *layer.activation_args] if layer.activation_args
+                        else layer.activation_name for layer in layers],
+        "dropout": model.dropout,
         "dtype": str(model.dtype),
     }
+    hidden = set(names[:-1])
+    if len(hidden) <= 1 and not any(model.dropout) and not any(x.activation_args for x in layers):
+        # also in the first format's two keys, which every earlier release reads
+        arch["activation"] = hidden.pop() if hidden else "relu"
+        arch["output_activation"] = names[-1]
+    return arch
 
 
 def save(model: Module, path: str | os.PathLike[str]) -> None:
@@ -92,8 +109,28 @@ def save(model: Module, path: str | os.PathLike[str]) -> None:
     metadata = {"format": _FORMAT}
     if arch is not None:
         metadata["architecture"] = json.dumps(arch)
-    blob = st_save(tensors, metadata=metadata)
-    path = Path(path)
+    _write(Path(path), st_save(tensors, metadata=metadata))
+
+
+def export_onnx(model: MLP, path: str | os.PathLike[str]) -> None:
+    """Write the model as an ONNX file (IR version 8, opset 17): per layer a ``Gemm`` and its
+    activation's operator, dropout as the identity (see :func:`tinygrad_mlp.interop.to_onnx`).
+
+    The graph takes ``input`` of shape ``(batch, n_in)`` and gives ``output``.  The file is
+    written as :func:`save` writes, through a temporary renamed into place.  Needs the onnx
+    package (``pip install "tinygrad_mlp[onnx]"``); an activation with no ONNX operator is
+    refused with a ValueError naming it.
+
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.onnx")
+    >>> export_onnx(MLP(2, [3, 1], seed=0), path)  # doctest: +SKIP
+    """
+    _write(Path(path), to_onnx(model).SerializeToString())
+
+
+def _write(path: Path, blob: bytes) -> None:
+    """Write ``blob`` to ``path`` through a temporary in the same folder renamed into place;
+    an existing file keeps its permissions."""
     _remove_stale_temporaries(path)  # before writing: they may be what fills the disk
     try:
         mode: int | None = (stat.S_IMODE(os.stat(path).st_mode) & 0o777
@@ -355,9 +392,12 @@ def _declared(path: Any, metadata: dict[str, str]) -> dict[str, Any]:
         raise ValueError(f"{path} holds no architecture; build the model and use load(model, path)")
     try:
         arch = json.loads(metadata["architecture"])
-        nin, nouts = arch["nin"], arch["nouts"]
-        activation, output_activation, dtype = (
-            arch["activation"], arch["output_activation"], arch["dtype"])
+        nin, nouts, dtype = arch["nin"], arch["nouts"], arch["dtype"]
+        if "activations" in arch:  # one per layer, with their arguments, and the dropout
+            activations, dropout = arch["activations"], arch.get("dropout")
+        else:  # the first format: the hidden layers' activation and the output's
+            activations = [arch["activation"], arch["output_activation"]]
+            dropout = None
     except (KeyError, TypeError, json.JSONDecodeError) as e:
         raise ValueError(f"{path}: the architecture metadata is malformed: {e!r}") from None
     problem = None
@@ -365,8 +405,17 @@ def _declared(path: Any, metadata: dict[str, str]) -> dict[str, Any]:
         problem = f"nin must be a positive int, got {nin!r}"
     elif not isinstance(nouts, list) or not nouts or not all(_is_size(n) for n in nouts):
         problem = f"nouts must be a non-empty list of positive ints, got {str(nouts)[:80]}"
-    elif not all(isinstance(a, str) or a is None for a in (activation, output_activation)):
-        problem = "the activations must be names"
+    elif "activations" not in arch and not all(isinstance(a, str) or a is None
+                                               for a in activations):
+        problem = "the activation and output_activation must be names"
+    elif "activations" in arch and not (isinstance(activations, list)
+                                        and len(activations) == len(nouts)
+                                        and all(map(_is_activation, activations))):
+        problem = ("activations must list one activation per layer, each a name or [name, "
+                   f"numbers...], got {str(activations)[:80]}")
+    elif dropout is not None and not (isinstance(dropout, list) and len(dropout) == len(nouts)
+                                      and all(map(_is_probability, dropout))):
+        problem = f"dropout must list one probability per layer, got {str(dropout)[:80]}"
     elif dtype not in ("float32", "float64"):
         problem = f"dtype must be float32 or float64, got {str(dtype)[:40]!r}"
     if problem:
@@ -376,8 +425,27 @@ def _declared(path: Any, metadata: dict[str, str]) -> dict[str, Any]:
             f"{path}: the architecture metadata declares {len(nouts)} layers of up to "
             f"{max(nin, *nouts)} units, more than load_model accepts ({_MAX_LAYERS} layers of "
             f"up to {_MAX_WIDTH} units); build the model and use load(model, path)")
-    return {"nin": nin, "nouts": nouts, "activation": activation,
-            "output_activation": output_activation, "dtype": dtype}
+    if "activations" in arch:
+        activations = [a if isinstance(a, str) else tuple(a) for a in activations]
+    else:  # the hidden layers' activation, then the output's
+        activations = [activations[0]] * (len(nouts) - 1) + [activations[1]]
+    return {"nin": nin, "nouts": nouts, "activations": activations,
+            "dropout": dropout or [0.0] * len(nouts), "dtype": dtype}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_activation(spec: Any) -> bool:
+    """A name, or ``[name, numbers...]`` (JSON has no tuples)."""
+    return isinstance(spec, str) or (isinstance(spec, list) and len(spec) > 0
+                                     and isinstance(spec[0], str)
+                                     and all(map(_is_number, spec[1:])))
+
+
+def _is_probability(value: Any) -> bool:
+    return _is_number(value) and 0 <= value <= 1
 
 
 def load_model(path: str | os.PathLike[str]) -> MLP:
@@ -407,38 +475,9 @@ def load_model(path: str | os.PathLike[str]) -> MLP:
         expected[f"layers.{i}.b"] = (nout,)
     _check_fits(path, header, expected, "the architecture metadata")
     try:
-        model = MLP(arch["nin"], arch["nouts"], activation=arch["activation"],
-                    output_activation=arch["output_activation"], dtype=arch["dtype"])
+        model = MLP(arch["nin"], arch["nouts"], activation=arch["activations"],
+                    dropout=arch["dropout"], dtype=arch["dtype"])
     except (ValueError, TypeError) as e:
         raise ValueError(f"{path}: {e}") from None
     _load_checked(model, path, header)
     return model
-
-
-# --------------------------------------------------------------------------- PyTorch
-def torch_state_dict(model: MLP, tensors: bool = False) -> dict[str, Any]:
-    """The parameters under the names of an ``nn.Sequential`` of ``nn.Linear`` and activations.
-
-    Each layer is a ``Linear`` followed by its activation module (none for a linear layer), so
-    ``MLP(2, [16, 16, 1])`` maps to ``Sequential(Linear, ReLU, Linear, ReLU, Linear)``:
-    ``0.weight``, ``0.bias``, ``2.weight``, ... PyTorch's ``Linear.weight`` has our
-    ``(out, in)`` layout, so the arrays are copied as they are.  With ``tensors=True`` the
-    values are ``torch.Tensor``s (PyTorch needed), so ``net.load_state_dict(...)`` takes them
-    directly; otherwise numpy arrays.
-
-    >>> sorted(torch_state_dict(MLP(2, [3, 1], seed=0)))
-    ['0.bias', '0.weight', '2.bias', '2.weight']
-    """
-    out = {}
-    index = 0
-    for layer in model.layers:
-        out[f"{index}.weight"] = np.array(layer.W.data, copy=True)
-        out[f"{index}.bias"] = np.array(layer.b.data, copy=True)
-        index += 1 if layer.activation_name == "linear" else 2
-    if tensors:
-        try:
-            import torch
-        except ImportError:
-            raise ImportError("torch_state_dict(tensors=True) needs PyTorch installed") from None
-        return {k: torch.from_numpy(v) for k, v in out.items()}
-    return out

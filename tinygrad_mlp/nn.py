@@ -13,11 +13,15 @@ Every model runs two ways on the same parameters:
   ``"activation"``) and ``index`` (``(l, j, k)`` for a weight, ``(l, j)`` otherwise);
 * called with an array (or a tensor Value) of shape ``(N, n_in)`` it runs vectorized and
   returns a Value of shape ``(N, n_out)``.
+
+A layer may drop its inputs while training (inverted dropout, :class:`Dropout`): modules start
+in training mode; ``model.eval()`` (or :func:`eval_mode`) turns dropout off.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -31,6 +35,7 @@ from tinygrad_mlp.checks import (
     check_dtype,
     check_int,
     check_mapping,
+    check_number,
     check_random_state,
     check_sequence,
     describe,
@@ -42,6 +47,8 @@ __all__ = [
     "Neuron",
     "Layer",
     "MLP",
+    "Dropout",
+    "eval_mode",
     "ACTIVATIONS",
     "register_activation",
     "get_activation",
@@ -49,7 +56,8 @@ __all__ = [
 ]
 
 Activation = Callable[[Value], Value]
-ActivationSpec = str | Activation | None
+# a name ("tanh"), a name with arguments (("leaky_relu", 0.2)), a function, or None (linear)
+ActivationSpec = str | tuple[Any, ...] | Activation | None
 SeedLike = int | np.random.Generator | np.random.RandomState | None
 
 
@@ -82,12 +90,59 @@ def register_activation(name: str, fn: Activation) -> None:
 def get_activation(spec: ActivationSpec) -> tuple[str | None, Activation]:
     """``(name, function)`` for an activation given by name, as a callable, or ``None``.
 
-    A callable that is not registered has the name ``None``; such a model cannot be saved.
+    A tuple gives a name and the activation's arguments: ``("leaky_relu", 0.2)`` is the leaky
+    ReLU of slope 0.2 (the function returned applies them).  A callable that is not registered
+    has the name ``None``; such a model cannot be saved.
 
     >>> get_activation("tanh")[0], get_activation(None)[0]
     ('tanh', 'linear')
+    >>> name, fn = get_activation(("leaky_relu", 0.2)); name, fn(Value(-1.0)).data
+    ('leaky_relu', -0.2)
     """
-    return _resolve_activation(spec, "get_activation", "activation")
+    name, _, fn = _activation_parts(spec, "get_activation", "activation")
+    return name, fn
+
+
+def activation_text(name: str | None, args: Sequence[float] = ()) -> str:
+    """How an activation reads in a model's repr and drawings: ``leaky_relu(0.2)``.
+
+    >>> activation_text("tanh"), activation_text("leaky_relu", (0.2,)), activation_text(None)
+    ('tanh', 'leaky_relu(0.2)', 'custom')
+    """
+    text = "custom" if name is None else name
+    return f"{text}({', '.join(f'{a:g}' for a in args)})" if args else text
+
+
+def _activation_parts(
+    spec: Any, who: str, name: str,
+) -> tuple[str | None, tuple[float, ...], Activation]:
+    """``(name, arguments, function)`` for an activation spec; the function applies the
+    arguments.  Errors name ``who`` and the argument ``name``."""
+    args: tuple[float, ...] = ()
+    if isinstance(spec, tuple):
+        if not spec or not (isinstance(spec[0], str) or callable(spec[0])):
+            raise argument_error(TypeError, who, name,
+                                 "a tuple (activation name, arguments...) like ('leaky_relu', 0.2)",
+                                 spec)
+        if any(isinstance(a, str) for a in spec[1:]):
+            raise argument_error(TypeError, who, name, "a tuple (activation name, numbers...) "
+                                 "like ('leaky_relu', 0.2); give one activation per layer as a "
+                                 "list", spec)
+        spec, args = spec[0], tuple(check_number(who, f"{name} argument {i}", a)
+                                    for i, a in enumerate(spec[1:], 1))
+    act_name, fn = _resolve_activation(spec, who, name)
+    if not args:
+        return act_name, (), fn
+
+    def bound(z: Value) -> Value:
+        return fn(z, *args)
+
+    try:  # a wrong number of arguments shows now, not at the first forward pass
+        bound(Value(0.0, requires_grad=False))
+    except TypeError as e:
+        raise ValueError(f"{who}: {name} {activation_text(act_name)!r} does not take the "
+                         f"arguments {args}: {e}") from None
+    return act_name, args, bound
 
 
 def _resolve_activation(spec: ActivationSpec, who: str, name: str) -> tuple[str | None, Activation]:
@@ -373,12 +428,13 @@ _INITS = ("he", "xavier", "uniform", None)  # None: He for ReLU-like activations
 
 def _settings(
     who: str, activation: ActivationSpec, init: Any, dtype: Any, seed: Any,
-) -> tuple[str | None, Activation, np.dtype, np.random.Generator]:
+) -> tuple[str | None, tuple[float, ...], Activation, np.dtype, np.random.Generator]:
     """The checked settings every model constructor shares: the activation's
-    ``(name, function)``, the dtype and the random generator (``init`` is only checked)."""
-    name, fn = _resolve_activation(activation, who, "activation")
+    ``(name, arguments, function)``, the dtype and the random generator (``init`` is only
+    checked)."""
+    name, args, fn = _activation_parts(activation, who, "activation")
     check_choice(who, "init", init, _INITS)
-    return name, fn, check_dtype(who, "dtype", dtype), check_random_state(who, "seed", seed)
+    return name, args, fn, check_dtype(who, "dtype", dtype), check_random_state(who, "seed", seed)
 
 
 def _init_weights(
@@ -466,11 +522,11 @@ class Neuron(Module):
         nin = check_int("Neuron", "nin", nin, minimum=1)
         self.position = (check_int("Neuron", "layer", layer, minimum=1),
                          check_int("Neuron", "neuron", neuron, minimum=1))
-        self.activation_name, self._activation, self._dtype, rng = _settings(
-            "Neuron", activation, init, dtype, seed)
+        self.activation_name, self.activation_args, self._activation, self._dtype, rng = \
+            _settings("Neuron", activation, init, dtype, seed)
         w = _init_weights(rng, 1, nin, self.activation_name, init)[0]
-        self.w = Value(w.astype(self._dtype), label="w")
-        self.b = Value(np.zeros(1, self._dtype), label="b")
+        self.w = _tag(Value(w.astype(self._dtype)), "weight", self.position)
+        self.b = _tag(Value(np.zeros(1, self._dtype)), "bias", self.position)
 
     @property
     def nin(self) -> int:
@@ -489,7 +545,8 @@ class Neuron(Module):
         return self._activation(xv @ self.w + self.b[0])
 
     def __repr__(self) -> str:
-        return f"Neuron({self.nin}, activation={self.activation_name!r})"
+        text = activation_text(self.activation_name, self.activation_args)
+        return f"Neuron({self.nin}, activation={text!r})"
 
 
 def _activate(fn: Activation, z: Value, tag: tuple[int, int]) -> Value:
@@ -505,24 +562,34 @@ class Layer(Module):
 
     ``W`` has shape ``(nout, nin)`` (row ``j`` is neuron ``j``), ``b`` shape ``(nout,)``.
     ``index`` is the layer number ``l`` used in node tags and drawings (from 1).
+    ``activation`` is a name, a name with arguments (``("leaky_relu", 0.2)``: read back from
+    ``activation_name`` and ``activation_args``), a function, or None for the identity.
+    ``dropout=p`` drops each input ``a^(l-1)_k`` with probability ``p`` while training
+    (:class:`Dropout`, held in ``layer.dropout``; None without dropout), using the ``seed``'s
+    generator.
 
     >>> layer = Layer(2, 3, activation="relu", seed=0)
     >>> len(layer([1.0, 2.0])), layer(np.ones((5, 2))).shape
     (3, (5, 3))
+    >>> Layer(4, 2, activation=("leaky_relu", 0.2), dropout=0.5)
+    Layer(4 -> 2, activation='leaky_relu(0.2)', dropout=0.5)
     """
 
     def __init__(
         self, nin: int, nout: int, activation: ActivationSpec = "relu", *,
         init: str | None = None, dtype: Any = np.float64, seed: SeedLike = None, index: int = 1,
+        dropout: float = 0.0,
     ) -> None:
         nin = check_int("Layer", "nin", nin, minimum=1)
         nout = check_int("Layer", "nout", nout, minimum=1)
         self.index = index = check_int("Layer", "index", index, minimum=1)
-        self.activation_name, self._activation, self._dtype, rng = _settings(
-            "Layer", activation, init, dtype, seed)
+        p = _check_p("Layer", "dropout", dropout)
+        self.activation_name, self.activation_args, self._activation, self._dtype, rng = \
+            _settings("Layer", activation, init, dtype, seed)
         W = _init_weights(rng, nout, nin, self.activation_name, init)
-        self.W = Value(W.astype(self._dtype), label=f"W{index}")
-        self.b = Value(np.zeros(nout, self._dtype), label=f"b{index}")
+        self.W = _tag(Value(W.astype(self._dtype)), "weight", (index,))
+        self.b = _tag(Value(np.zeros(nout, self._dtype)), "bias", (index,))
+        self.dropout = Dropout(p, seed=rng) if p else None
 
     @property
     def nin(self) -> int:
@@ -538,10 +605,22 @@ class Layer(Module):
             return self._scalar(_scalar_inputs(x))
         return self._vector(_vector_input(x, self._dtype, self.nin, f"Layer {self.index}"))
 
+    @property
+    def activation(self) -> ActivationSpec:
+        """The activation as given to the constructor: a name, or ``(name, *arguments)``."""
+        if self.activation_name is None:
+            return self._activation
+        return (self.activation_name, *self.activation_args) if self.activation_args \
+            else self.activation_name
+
     def _vector(self, x: Value) -> Value:
+        if self.dropout is not None:
+            x = self.dropout(x)
         return self._activation(ops.Linear.apply(x, self.W, self.b))
 
     def _scalar(self, x: list[Value]) -> list[Value]:
+        if self.dropout is not None:
+            x = self.dropout(x)
         W, b = self.W, self.b
         out = []
         for j, (tag, cells) in enumerate(self._cells()):
@@ -565,40 +644,51 @@ class Layer(Module):
         return cached
 
     def __repr__(self) -> str:
-        return f"Layer({self.nin} -> {self.nout}, activation={self.activation_name!r})"
+        text = activation_text(self.activation_name, self.activation_args)
+        drop = f", dropout={self.dropout.p:g}" if self.dropout is not None else ""
+        return f"Layer({self.nin} -> {self.nout}, activation={text!r}{drop})"
 
 
 # --------------------------------------------------------------------------- MLP
 class MLP(Module):
     """Layers in a row: ``MLP(2, [16, 16, 1])`` has two ReLU hidden layers and a linear output.
 
-    ``activation`` is used by the hidden layers, ``output_activation`` by the last one.
-    ``init`` picks the weight initialisation (default: He for ReLU, Xavier otherwise;
-    ``"uniform"`` for micrograd's uniform(-1, 1)).  ``seed`` (or a numpy Generator) makes the
-    initial weights reproducible.
+    ``activation`` is used by the hidden layers, ``output_activation`` by the last one.  An
+    activation is a name, a name with arguments (``("leaky_relu", 0.2)``), a function or None
+    (the identity); a list gives one per layer (or one per hidden layer, the last layer then
+    taking ``output_activation``).  ``dropout=p`` drops the hidden layers' outputs with
+    probability ``p`` while training (inverted dropout, off in :meth:`~Module.eval` mode); a
+    list gives each layer's dropout of its inputs (the first entry drops input features), or
+    one per hidden layer.  ``init`` picks the weight initialisation (default: He for ReLU,
+    Xavier otherwise; ``"uniform"`` for micrograd's uniform(-1, 1)).  ``seed`` (or a numpy
+    Generator) makes the initial weights and the dropout masks reproducible.
 
     >>> model = MLP(2, [16, 16, 1], seed=0)
     >>> model([0.5, -1.0]).shape, model(np.zeros((4, 2))).shape
     ((), (4, 1))
+    >>> MLP(2, [8, 8, 1], activation=["tanh", ("leaky_relu", 0.2), None], dropout=0.5)
+    MLP(2 -> 8 tanh -> dropout 0.5 -> 8 leaky_relu(0.2) -> dropout 0.5 -> 1 linear)  # 105 parameters
     """
 
     def __init__(
-        self, nin: int, nouts: Sequence[int], activation: ActivationSpec = "relu",
-        output_activation: ActivationSpec = None, *, init: str | None = None,
-        dtype: Any = np.float64, seed: SeedLike = None,
+        self, nin: int, nouts: Sequence[int], activation: ActivationSpec | list[ActivationSpec]
+        = "relu", output_activation: ActivationSpec = None, *, init: str | None = None,
+        dtype: Any = np.float64, seed: SeedLike = None, dropout: float | Sequence[float] = 0.0,
     ) -> None:
         nin = check_int("MLP", "nin", nin, minimum=1)
         nouts = check_sequence("MLP", "nouts", nouts, "a list of layer sizes (ints)")
         if not nouts:
             raise ValueError("MLP: nouts must hold at least one layer size, got an empty list")
         nouts = [check_int("MLP", f"nouts[{i}]", n, minimum=1) for i, n in enumerate(nouts)]
-        _resolve_activation(output_activation, "MLP", "output_activation")
-        _, _, dtype, rng = _settings("MLP", activation, init, dtype, seed)
+        activations = _per_layer_activations(activation, output_activation, len(nouts))
+        dropouts = _per_layer_dropout(dropout, len(nouts))
+        check_choice("MLP", "init", init, _INITS)
+        dtype = check_dtype("MLP", "dtype", dtype)
+        rng = check_random_state("MLP", "seed", seed)
         sizes = [nin] + nouts
         self.layers = [
-            Layer(sizes[i], sizes[i + 1],
-                  activation if i < len(nouts) - 1 else output_activation,
-                  init=init, dtype=dtype, seed=rng, index=i + 1)
+            Layer(sizes[i], sizes[i + 1], activations[i], init=init, dtype=dtype, seed=rng,
+                  index=i + 1, dropout=dropouts[i])
             for i in range(len(nouts))
         ]
 
@@ -613,6 +703,24 @@ class MLP(Module):
     @property
     def dtype(self) -> np.dtype:
         return self.layers[0].W.dtype
+
+    @property
+    def activations(self) -> list[ActivationSpec]:
+        """Each layer's activation: a name, or ``(name, *arguments)`` (see :attr:`Layer.activation`).
+
+        >>> MLP(2, [3, 1], activation=("leaky_relu", 0.1)).activations
+        [('leaky_relu', 0.1), 'linear']
+        """
+        return [layer.activation for layer in self.layers]
+
+    @property
+    def dropout(self) -> list[float]:
+        """Each layer's dropout probability for its inputs (0.0 for none).
+
+        >>> MLP(2, [3, 3, 1], dropout=0.2).dropout
+        [0.0, 0.2, 0.2]
+        """
+        return [0.0 if layer.dropout is None else layer.dropout.p for layer in self.layers]
 
     def forward(self, x: Any) -> Any:
         if isinstance(x, (list, tuple)):
@@ -630,5 +738,121 @@ class MLP(Module):
         return h
 
     def __repr__(self) -> str:
-        parts = [str(self.nin)] + [f"{layer.nout} {layer.activation_name}" for layer in self.layers]
+        parts = [str(self.nin)]
+        for layer in self.layers:
+            if layer.dropout is not None:
+                parts.append(f"dropout {layer.dropout.p:g}")
+            parts.append(f"{layer.nout} {activation_text(layer.activation_name, layer.activation_args)}")
         return f"MLP({' -> '.join(parts)})  # {self.num_parameters()} parameters"
+
+
+def _per_layer_activations(activation: Any, output_activation: Any, n: int) -> list[Any]:
+    """``MLP``'s activations, one per layer: a list of ``n`` (then ``output_activation`` must
+    be None) or ``n - 1`` (the hidden layers), or one activation for every hidden layer."""
+    if isinstance(activation, list):
+        if len(activation) == n:
+            if output_activation is not None:
+                raise ValueError("MLP: give the last layer's activation either in the activation "
+                                 "list or as output_activation, not both")
+            found = list(activation)
+        elif len(activation) == n - 1:
+            found = [*activation, output_activation]
+        else:
+            raise ValueError(f"MLP: activation is a list of {len(activation)}; give one per layer "
+                             f"({n}) or one per hidden layer ({n - 1})")
+        names = [f"activation[{i}]" for i in range(len(activation))] + ["output_activation"]
+    else:
+        _activation_parts(activation, "MLP", "activation")  # checked even with no hidden layer
+        found = [activation] * (n - 1) + [output_activation]
+        names = ["activation"] * (n - 1) + ["output_activation"]
+    for spec, name in zip(found, names):
+        _activation_parts(spec, "MLP", name)  # checked here, for an error naming the argument
+    return found
+
+
+def _per_layer_dropout(dropout: Any, n: int) -> list[float]:
+    """``MLP``'s dropout, one probability per layer (for its inputs): a number is used
+    between the layers (not on the inputs); a list holds one per layer, or one per hidden
+    layer (the outputs of each)."""
+    if isinstance(dropout, (list, tuple)):
+        if len(dropout) not in (n, n - 1):
+            raise ValueError(f"MLP: dropout is a list of {len(dropout)}; give one per layer ({n}: "
+                             f"the dropout of its inputs) or one per hidden layer ({n - 1})")
+        ps = [_check_p("MLP", f"dropout[{i}]", p) for i, p in enumerate(dropout)]
+        return ps if len(ps) == n else [0.0, *ps]
+    p = _check_p("MLP", "dropout", dropout)
+    return [0.0] + [p] * (n - 1)
+
+
+def _check_p(who: str, name: str, p: Any) -> float:
+    return check_number(who, name, p, low=0.0, high=1.0)
+
+
+# --------------------------------------------------------------------------- Dropout
+class Dropout(Module):
+    """Inverted dropout: while training, each element is zeroed with probability ``p`` and the
+    others are scaled by ``1 / (1 - p)``, so the expected output is the input; in evaluation
+    mode (``module.eval()``) the input passes unchanged.
+
+    Takes what a layer takes: an array or tensor Value (one mask element per element), or a
+    list of numbers or scalar Values (the scalar style: one ``*`` node per element).  Both
+    draw their masks from one generator, seeded by ``seed``.  The gradient flows through the
+    kept elements, scaled the same way.
+
+    >>> drop = Dropout(0.5, seed=0)
+    >>> drop(np.ones((2, 4))).data
+    array([[2., 0., 0., 0.],
+           [2., 2., 2., 2.]])
+    >>> drop.eval()(np.ones(3)).data
+    array([1., 1., 1.])
+    """
+
+    def __init__(self, p: float = 0.5, *, seed: SeedLike = None) -> None:
+        self.p = _check_p("Dropout", "p", p)
+        self._rng = check_random_state("Dropout", "seed", seed)
+
+    def forward(self, x: Any) -> Any:
+        active = self.training and self.p > 0.0
+        scale = 1.0 / (1.0 - self.p) if self.p < 1.0 else 0.0
+        if isinstance(x, (list, tuple)):
+            xs = [xi if isinstance(xi, Value) else _constant("Dropout", f"x[{i}]", xi)
+                  for i, xi in enumerate(x)]
+            if not active:
+                return xs
+            keep = self._rng.random(len(xs)) >= self.p
+            return [xi * (scale if k else 0.0) for xi, k in zip(xs, keep)]
+        xv = x if isinstance(x, Value) else _constant("Dropout", "x", x)
+        if not active:
+            return xv
+        dtype = xv.dtype if np.dtype(xv.dtype).kind == "f" else np.float64
+        mask = np.where(self._rng.random(xv.shape) >= self.p, scale, 0.0).astype(dtype)
+        return xv * mask
+
+    def __repr__(self) -> str:
+        return f"Dropout(p={self.p:g})"
+
+
+@contextmanager
+def eval_mode(module: Any) -> Iterator[Any]:
+    """Run a block with ``module`` in evaluation mode (dropout off), then put it and each of
+    its sub-modules back in the mode it had.  Anything that is not a :class:`Module` is left
+    as it is.
+
+    >>> model = MLP(2, [4, 1], dropout=[0.5, 0.5])
+    >>> with eval_mode(model):
+    ...     model.training, model.layers[0].dropout.training
+    (False, False)
+    >>> model.training
+    True
+    """
+    if not isinstance(module, Module):
+        yield module
+        return
+    modules = [module, *(m for m in _walk(module, names=False) if isinstance(m, Module))]
+    modes = [m.training for m in modules]
+    module.eval()
+    try:
+        yield module
+    finally:
+        for m, mode in zip(modules, modes):
+            m.training = mode

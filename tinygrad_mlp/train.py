@@ -13,7 +13,7 @@ import sys
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,8 +28,11 @@ from tinygrad_mlp.functional import (
     hinge_loss,
     l2_penalty,
 )
-from tinygrad_mlp.nn import MLP, Module
+from tinygrad_mlp.nn import MLP, Module, eval_mode
 from tinygrad_mlp.optim import SGD, Adam, Optimizer
+
+if TYPE_CHECKING:  # imported when used: watching needs the drawing modules
+    from tinygrad_mlp.watch import Watch
 
 __all__ = [
     "History", "NonFiniteLossError", "fit", "evaluate", "predict", "grid_search", "format_table",
@@ -208,7 +211,9 @@ def _threshold(model: Module) -> float | None:
 def predict(model: Module, X: Any, batch_size: int = 1024) -> np.ndarray:
     """The model's outputs for ``X`` as an array, computed without recording a graph.
 
-    ``batch_size`` (at least 1) bounds how many samples go through the model at once.
+    The model runs in evaluation mode (no dropout); each of its modules is then put back in
+    the mode it had.  ``batch_size`` (at least 1) bounds how many samples go through the model
+    at once.
 
     >>> model = MLP(2, [3, 1], seed=0)
     >>> predict(model, np.zeros((5, 2))).shape
@@ -216,7 +221,7 @@ def predict(model: Module, X: Any, batch_size: int = 1024) -> np.ndarray:
     """
     _check_batch_size(batch_size, "predict", allow_none=False)
     X = np.asarray(X)
-    with no_grad():
+    with no_grad(), eval_mode(model):
         outs = [model(X[i:i + batch_size]).data for i in range(0, len(X), batch_size)]
     return np.concatenate(outs) if outs else np.zeros((0,))
 
@@ -227,8 +232,9 @@ def evaluate(
 ) -> dict[str, float]:
     """Loss and metrics of ``model`` on ``(X, y)``, without recording a graph.
 
-    ``metrics=None`` means accuracy for the classification losses and none otherwise, as in
-    :func:`fit`.
+    The model runs in evaluation mode (no dropout), and is then put back in the mode it had,
+    as by :func:`predict`.  ``metrics=None`` means accuracy for the classification losses and
+    none otherwise, as in :func:`fit`.
 
     >>> model = MLP(2, [3, 1], seed=0)
     >>> sorted(evaluate(model, np.zeros((4, 2)), [1, -1, 1, -1], loss="hinge"))
@@ -237,7 +243,7 @@ def evaluate(
     loss_fn = get_loss(loss)
     if metrics is None:
         metrics = _default_metrics(loss)
-    with no_grad():
+    with no_grad(), eval_mode(model):
         out = model(np.asarray(X))
         result = {"loss": float(loss_fn(out, y).data)}
     for name in metrics:
@@ -340,6 +346,7 @@ def fit(
     callbacks: Iterable[Callable[[int, dict[str, float]], Any]] = (),
     progress: bool | None = None,
     seed: int | None = None,
+    watch: Watch | str | os.PathLike | None = None,
 ) -> History:
     """Train ``model`` on ``(X, y)`` with mini-batch gradient descent; return a :class:`History`.
 
@@ -358,6 +365,12 @@ def fit(
     A loss that becomes NaN or infinite (or parameters that do) stops training with a
     :class:`NonFiniteLossError` (a ``FloatingPointError``) naming the epoch and the likely
     cause: NaN/inf in the data, else a learning rate too high.
+
+    ``watch="training.html"`` (or a :class:`~tinygrad_mlp.watch.Watch` with options: which
+    sample, how many steps, the collapse level, a rewrite every N epochs) records the run and
+    writes it as one offline HTML page when training ends, however it ends: the watched
+    sample's computation graph, the network's weights, the loss curve and, for 2-D inputs, the
+    decision boundary, step by step.
 
     >>> from tinygrad_mlp.data import make_moons
     >>> X, y = make_moons(200, noise=0.1, random_state=0)
@@ -402,6 +415,15 @@ def fit(
     threshold = _threshold(model)
     history = History()
     best, best_state, waited = math.inf, None, 0
+    watcher = None
+    if watch is not None:
+        from tinygrad_mlp.watch import as_watch
+
+        watcher = as_watch(watch)
+        per_epoch = 1 if batch_size is None else -(-len(X) // batch_size)
+        watcher.start(model, X, y, loss_fn=loss_fn, epochs=epochs, steps_per_epoch=per_epoch,
+                      threshold=threshold)
+    step, stop_reason = 0, f"finished: all {epochs} epochs done"
     bar = _progress(epochs, progress)
     model.train()
     try:
@@ -414,10 +436,15 @@ def fit(
                 if l2:
                     batch_loss = batch_loss + l2_penalty(params, l2)
                 value = float(batch_loss.data)
+                step += 1
                 if not math.isfinite(value):  # before the step: the weights stay as they were
+                    if watcher is not None:
+                        watcher.step(step=step, epoch=epoch, batch=i, loss=value, force=True)
                     raise _diverged(opt, X, y, epoch=epoch, epochs=epochs, batch=i, loss=value,
                                     history=history)
                 opt.zero_grad()
+                if watcher is not None:  # the parameters of this forward pass, before the update
+                    watcher.step(step=step, epoch=epoch, batch=i, loss=value)
                 batch_loss.backward()
                 opt.step()
                 total += value * len(xb)
@@ -438,6 +465,8 @@ def fit(
             model.train()
             for key, value in logs.items():
                 history.log(key, value)
+            if watcher is not None:
+                watcher.end_epoch(epoch, logs)
             if bar is not None:
                 bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()})
                 bar.update(1)
@@ -454,7 +483,15 @@ def fit(
                     stop = stop or waited >= early_stopping
             if stop:
                 history.stopped_epoch = epoch
+                stop_reason = _stop_reason(history, epochs, early_stopping, waited)
                 break
+    except BaseException as e:
+        if watcher is not None and watcher.recording is not None:
+            _write_page_after_failure(watcher, e)
+        raise
+    else:
+        if watcher is not None:
+            watcher.finish(stop_reason, stopped_early=history.stopped_epoch is not None)
     finally:
         if bar is not None:
             bar.close()
@@ -462,6 +499,33 @@ def fit(
     if best_state is not None:
         model.load_state_dict(best_state)
     return history
+
+
+def _stop_reason(history: History, epochs: int, early_stopping: int | None,
+                 waited: int) -> str:
+    """Why training stopped before its last epoch, in words for the training page."""
+    done = f"stopped after epoch {history.stopped_epoch + 1} of {epochs}"
+    if early_stopping is not None and waited >= early_stopping:
+        best = "" if history.best_epoch is None else (
+            f"; the weights of epoch {history.best_epoch + 1}, the best, were restored")
+        return (f"{done} by early stopping: the validation loss did not improve for "
+                f"{waited} epochs{best}")
+    return f"{done}: a callback asked to stop"
+
+
+def _write_page_after_failure(watcher: Watch, error: BaseException) -> None:
+    """Write the training page of a run that ``error`` ended; a failure to write only warns,
+    so that it never hides ``error``."""
+    if isinstance(error, NonFiniteLossError):
+        reason = f"stopped: {error}"
+        final = error.batch is None  # else the failed step is the last snapshot already
+    else:
+        reason = f"stopped by {type(error).__name__}" + (f": {error}" if str(error) else "")
+        final = True
+    try:
+        watcher.finish(reason, stopped_early=True, final_snapshot=final)
+    except Exception as e:  # the page is a bonus; the training error is what matters
+        warnings.warn(f"the training page could not be written: {e}", stacklevel=3)
 
 
 def grid_search(
