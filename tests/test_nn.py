@@ -718,7 +718,7 @@ def test_weight_grad_is_the_sum_of_its_nodes_grads():
     total = outs[0] * 1.0 + outs[1] * 2.0 + outs[2] * -0.5
     total.backward()
     weights = nodes_by_role(total, "weight")
-    assert len(weights) == 3 * 9  # three samples, one node per weight each
+    assert len(weights) == 9  # one node per weight, shared by the three samples
     for layer_no, layer in enumerate(model.layers, start=1):
         expected = np.zeros(layer.W.shape)
         for w in weights:
@@ -726,6 +726,59 @@ def test_weight_grad_is_the_sum_of_its_nodes_grads():
                 expected[w.index[1] - 1, w.index[2] - 1] += w.grad
         np.testing.assert_allclose(layer.W.grad, expected, rtol=1e-13)
         assert np.all(expected != 0)
+    # ... and that is the sum of the three samples' contributions, each backward on its own
+    combined = model.layers[0].W.grad.copy()
+    per_sample = np.zeros_like(combined)
+    for x, c in zip(X.tolist(), [1.0, 2.0, -0.5]):
+        model.zero_grad()
+        (model(x) * c).backward()
+        per_sample += model.layers[0].W.grad
+    np.testing.assert_allclose(per_sample, combined, rtol=1e-12)
+
+
+def test_scalar_calls_share_weight_nodes_until_the_parameters_change(tmp_path):
+    from tinygrad_mlp import no_grad
+    from tinygrad_mlp.io import load, save
+
+    model = MLP(2, [4, 1], activation="tanh", seed=0)
+    X = np.array([[0.5, -1.0], [2.0, 0.3], [-0.4, 0.8], [1.0, 1.0]])
+    nodes = [v for x in X.tolist() for v in nodes_by_role(model(x), "weight")]
+    assert len({id(v) for v in nodes}) == 12  # 100 samples: still one node per weight
+
+    def check() -> None:
+        # the scalar style (shared nodes) against the vector style, values and gradients
+        outs = [model(x) for x in X.tolist()]
+        model.zero_grad()
+        sum(o * (i + 1) for i, o in enumerate(outs)).backward()
+        scalar = [p.grad.copy() for p in model.parameters()]
+        np.testing.assert_allclose([o.data for o in outs], model(X).data[:, 0], rtol=1e-13)
+        model.zero_grad()
+        (model(X)[:, 0] * Value(np.arange(1.0, 5.0))).sum().backward()
+        for g, p in zip(scalar, model.parameters()):
+            np.testing.assert_allclose(g, p.grad, rtol=1e-12, atol=1e-15)
+
+    check()
+    SGD(model.parameters(), lr=0.5).step()  # an optimizer step changes W in place
+    check()
+    model.layers[0].W.data[1, 0] = 3.0  # so does a write into the array
+    check()
+    model.layers[1].b.data = np.array([0.25])  # and a new array
+    check()
+    with no_grad():
+        plain = model([0.5, -1.0])
+    assert not plain.parents
+    assert model([0.5, -1.0]).parents  # the constants made under no_grad are not reused
+    check()
+    path = tmp_path / "m.safetensors"
+    other = MLP(2, [4, 1], activation="tanh", seed=1)
+    save(other, path)
+    load(model, path)
+    check()
+    np.testing.assert_allclose(model([0.5, -1.0]).data, other([0.5, -1.0]).data, rtol=1e-13)
+    model.layers[0].W.requires_grad = False  # a frozen weight gets no gradient through old nodes
+    model.zero_grad()
+    model([0.5, -1.0]).backward()
+    assert model.layers[0].W.grad is None or not np.any(model.layers[0].W.grad)
 
 
 def test_weight_nodes_hold_floats_not_arrays():

@@ -399,12 +399,21 @@ def test_a_short_sum_is_drawn_node_by_node():
 def test_several_calls_number_their_neuron_nodes():
     model = MLP(2, [3, 1], seed=0)
     total = model([1.0, 2.0]) + model([2.0, 1.0])
+    total.backward()
     source = draw_dot(total, notation="plain").source
-    for name in ("w(1)_21 (call 1)", "w(1)_21 (call 2)", "b(2)_1 (call 2)", "z(1)_3 (call 1)",
-                 "a(1)_2 (call 2)"):
+    for name in ("z(1)_3 (call 1)", "a(1)_2 (call 2)", "z(2)_1 (call 2)"):
         assert name in source, name
     assert "x_1 (call" not in source  # inputs sit in their call's cluster already
-    assert "w(2)_10 (call 2)" in draw_dot(total, notation="plain", bias="w0").source
+    # the calls share the weight and bias nodes (the model makes them once per parameter
+    # version): each is drawn once, outside the calls' clusters, with dL/dw for both calls
+    assert "w(1)_21 (call" not in source and "b(2)_1 (call" not in source
+    assert source.count("w(1)_21 |") == 1 and source.count("b(2)_1 |") == 1
+    W = model.layers[0].W
+    assert f"w(1)_21 | data {W.data[1, 0]:.4f} | grad {W.grad[1, 0]:.4f}" in source
+    [line] = [line for line in source.splitlines() if "w(1)_21 |" in line]
+    assert line.startswith("\tv")  # at the top level of the graph: in no call's cluster
+    [line] = [line for line in source.splitlines() if "z(1)_3 (call 1) |" in line]
+    assert line.startswith("\t\t")  # (while a call's own nodes are inside its cluster)
     assert '<FONT POINT-SIZE="10"> (call 2)</FONT>' in draw_dot(total).source
     single = draw_dot(small_mlp(), notation="plain").source  # one call: labels as before
     assert "(call" not in single and "w(1)_21 |" in single

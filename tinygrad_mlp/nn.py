@@ -40,7 +40,7 @@ from tinygrad_mlp.checks import (
     check_sequence,
     describe,
 )
-from tinygrad_mlp.engine import Value, clear_grads, registry
+from tinygrad_mlp.engine import Value, clear_grads, is_grad_enabled, registry
 
 __all__ = [
     "Module",
@@ -621,14 +621,36 @@ class Layer(Module):
     def _scalar(self, x: list[Value]) -> list[Value]:
         if self.dropout is not None:
             x = self.dropout(x)
-        W, b = self.W, self.b
         out = []
-        for j, (tag, cells) in enumerate(self._cells()):
-            ws = [_tag(W[where], "weight", weight_tag) for where, weight_tag in cells]
-            bias = _tag(b[j], "bias", tag)
+        for tag, ws, bias in self._scalar_parameters():
             z = _tag(_neuron_sum(ws, x, bias), "z", tag)
             out.append(_activate(self._activation, z, tag))
         return out
+
+    def _scalar_parameters(self) -> list[tuple[tuple[int, int], list[Value], Value]]:
+        """Per neuron: its tag ``(l, j)``, its weight nodes ``w^(l)_jk`` and its bias ``b^(l)_j``.
+
+        The nodes are made once per version of the parameters and shared by every call until
+        ``W`` or ``b`` changes (an optimizer step, ``p.data[...] = ...``, loading): 100 samples
+        then cost one node per weight, not 100, and each weight node's gradient is dL/dw for
+        everything it fed.  A change is found by comparing with a copy of the parameters taken
+        when the nodes were made (a few microseconds a layer).  Nothing is cached while
+        recording is off (``no_grad``) or for a parameter that does not require a gradient.
+        """
+        W, b = self.W, self.b
+        recording = is_grad_enabled() and W.requires_grad and b.requires_grad
+        cached = self.__dict__.get("_node_cache")
+        if (recording and cached is not None and cached[0] is W.data and cached[1] is b.data
+                and np.array_equal(cached[2], W.data) and np.array_equal(cached[3], b.data)):
+            return cached[4]
+        nodes = [(tag, [_tag(W[where], "weight", weight_tag) for where, weight_tag in cells],
+                  _tag(b[j], "bias", tag))
+                 for j, (tag, cells) in enumerate(self._cells())]
+        if recording:
+            self._node_cache = (W.data, b.data, W.data.copy(), b.data.copy(), nodes)
+        else:
+            self.__dict__.pop("_node_cache", None)
+        return nodes
 
     def _cells(self) -> list[tuple[tuple[int, int], list[tuple[tuple[int, int], tuple[int, ...]]]]]:
         """Per neuron: its tag ``(l, j)`` and, per weight, ``((j-1, k-1), (l, j, k))``.

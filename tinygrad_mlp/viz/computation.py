@@ -514,8 +514,8 @@ class _Builder:
         if not s.is_model or not self.opts.model_aware:
             return None
         o = s.owner.get(n)
-        if o is None:
-            return None
+        if o is None or (n not in s.instance and n in s.param_nodes and s.n_instances > 1):
+            return None  # (a weight that several calls share: drawn once, outside the calls)
         k = s.instance.get(n, 0)
         return ("in", k) if o[0] == 0 else ("neuron", o[0], o[1], k)
 

@@ -32,7 +32,8 @@ class Structure:
     consumers: dict[Value, list[Value]]
     # neuron (l, j) of every node inside a neuron; (0, k) for input x_k
     owner: dict[Value, Neuron] = field(default_factory=dict)
-    # which call of the model (0, 1, ...) made the node, for graphs of several samples
+    # which call of the model (0, 1, ...) made the node, for graphs of several samples; none
+    # for a weight or bias node that several calls share
     instance: dict[Value, int] = field(default_factory=dict)
     # weight/bias nodes that pick one element of a layer's tensor: drawn as leaves
     param_nodes: set[Value] = field(default_factory=set)
@@ -168,6 +169,7 @@ def _number_calls(s: Structure) -> None:
         counts[o] = k + 1
         inst[n] = k
         s.outputs[(o[0], o[1], k)] = n
+    shared = set()  # weight and bias nodes that several calls share (the model reuses them)
     for n in reversed(s.nodes):
         k = inst.get(n)
         if k is None:
@@ -176,6 +178,10 @@ def _number_calls(s: Structure) -> None:
         for p in n.parents:
             if p not in inst and (owner.get(p) == o or p.role == "input"):
                 inst[p] = k
+            elif p in s.param_nodes and inst.get(p, k) != k:
+                shared.add(p)
+    for p in shared:
+        del inst[p]
     s.n_instances = max(counts.values(), default=0)
 
 
