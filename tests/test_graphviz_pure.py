@@ -220,9 +220,9 @@ def _legend_swatch_heights(svg: str) -> set[float]:
     return heights
 
 
-@pytest.mark.xfail(reason="graphviz-pure 0.2.2 stretches a FIXEDSIZE table cell to the height of "
-                          "its row; a swatch nested in a one-cell table keeps its height")
 def test_network_legend_swatches_keep_their_heights(pure):
+    # graphviz-pure stretches a FIXEDSIZE cell to the height of its row: each bar is drawn in a
+    # one-cell table of its own, so it keeps its height
     drawing = draw_mlp(MLP(3, [4, 4, 1], activation="tanh", seed=0))
     heights = _legend_swatch_heights(drawing.pipe(format="svg", encoding="utf-8"))
     assert len(heights) >= 2 and min(heights) <= 4  # thin and thick lines for small and big weights

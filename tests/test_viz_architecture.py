@@ -200,3 +200,17 @@ def test_hostile_title_and_activation_names_are_text(monkeypatch):
     for notation in ("html", "plain"):
         shown = texts(draw_mlp(model, title='<t>"x\'', notation=notation))
         assert '<t>"x\'' in shown and "<act>&" in shown
+
+
+def test_a_layer_shows_its_activation_arguments_and_the_dropout_of_its_inputs():
+    source = draw_mlp(Layer(4, 2, activation=("leaky_relu", 0.2), dropout=0.5, seed=0),
+                      notation="plain").source
+    assert 'label="leaky_relu(0.2)"' in source and 'label="dropout p = 0.5"' in source
+    assert len(re.findall(r"^\tx\d \[.*style=\"filled,dashed\"", source, re.M)) == 4
+
+
+def test_a_dropout_without_a_probability_is_refused():
+    model = MLP(2, [2, 1], dropout=[0.5, 0.0], seed=0)
+    model.layers[0].dropout.p = 1.5
+    with pytest.raises(ValueError, match=r"layer 1: its dropout should have a probability p in \[0, 1\)"):
+        draw_mlp(model)

@@ -151,6 +151,10 @@ def trained_3441() -> MLP:
     (lambda: MLP(4, [4, 1], seed=0), {"show_bias": True}, 25),
     (lambda: MLP(3, [4, 4, 1], seed=0), {"show_bias": True, "edge_labels": "notation"}, 41),
     (lambda: MLP(8, [8, 1], seed=0), {"label_weights": [(1, 3, 2), (1, 4, 2), (2, 1, 8)]}, 3),
+    # headings with a dropout line under them, a long activation under a column
+    (lambda: MLP(3, [4, 4, 1], activation=["tanh", ("leaky_relu", 0.2), None], dropout=[0.2, 0.5, 0.5],
+                 seed=0), {}, 32),
+    (lambda: MLP(4, [3, 1], dropout=[0.2, 0.5], seed=0), {"show_bias": True}, 19),
 ])
 def test_each_label_sits_alone_on_its_own_arrow_near_an_end(make, kwargs, expected):
     check_labels(picture(draw_mlp(make(), **kwargs)), expected)
@@ -236,3 +240,66 @@ def test_labels_are_spread_by_spacing_the_columns_not_shrunk():
     labelled = column_gap(MLP(3, [4, 4, 1], seed=0))
     assert labelled > unlabelled
     assert math.isclose(column_gap(MLP(2, [2, 1], seed=0)), column_gap(MLP(1, [2, 1], seed=0)))
+
+
+def dashed_units(drawing) -> set[str]:
+    """The units drawn with a dashed outline."""
+    root = ET.fromstring(drawing.pipe(format="svg"))
+    return {g.find(f"{SVG}title").text for g in root.iter(f"{SVG}g")
+            if g.get("class") == "node"
+            and any(e.get("stroke-dasharray") for e in g.iter(f"{SVG}ellipse"))}
+
+
+def test_each_column_shows_its_own_activation_with_its_arguments():
+    model = MLP(3, [4, 4, 1], activation=["tanh", ("leaky_relu", 0.2), None], seed=0)
+    pic = picture(draw_mlp(model))
+    assert [pic.texts[f"f{c}"] for c in (1, 2, 3)] == [["tanh"], ["leaky_relu(0.2)"], ["linear"]]
+    for notation in ("plain", "unicode"):
+        assert picture(draw_mlp(model, notation=notation)).texts["f2"] == ["leaky_relu(0.2)"]
+
+
+def test_units_a_layer_drops_are_dashed_and_their_column_says_so():
+    model = MLP(3, [4, 4, 1], dropout=[0.2, 0.5, 0.0], seed=0)  # layer l drops column l - 1
+    drawing = draw_mlp(model)
+    assert dashed_units(drawing) == {"x1", "x2", "x3"} | {f"a1_{j}" for j in range(1, 5)}
+    pic = picture(drawing)
+    lines = {name: "".join(t).replace("\xa0", " ") for name, t in pic.texts.items()
+             if name.startswith("d") and name[1:].isdigit()}
+    assert lines == {"d0": "dropout p = 0.2", "d1": "dropout p = 0.5"}
+    text, _ = legend_parts(pic)
+    assert "dashed units: dropout" in text and "probability p while training" in text
+    # the line is under its column's heading and above its units
+    root = ET.fromstring(drawing.pipe(format="svg"))
+    where = {g.find(f"{SVG}title").text: points(" ".join(f"{t.get('x')},{t.get('y')}"
+                                                      for t in g.iter(f"{SVG}text")))
+             for g in root.iter(f"{SVG}g") if g.get("class") == "node"}
+    for c, unit in ((0, "x1"), (1, "a1_1")):
+        heading, line = where[f"h{c}"], where[f"d{c}"]  # (x, y) of each piece of text
+        cx, cy, r = pic.circles[unit]
+        assert heading[:, 1].max() < line[:, 1].min() < cy - r  # SVG y grows downwards
+        assert line[:, 0].min() < cx < line[:, 0].max() and heading[0, 0] < cx  # text starts left
+
+
+def test_without_dropout_nothing_is_dashed_nor_explained():
+    drawing = draw_mlp(MLP(3, [4, 4, 1], seed=0), show_bias=True, edge_labels="none")
+    assert dashed_units(drawing) == set()
+    text, _ = legend_parts(picture(drawing))
+    assert "dropout" not in text and "dropout" not in drawing.source
+
+
+def test_hidden_dropout_marks_the_hidden_columns_only():
+    drawing = draw_mlp(MLP(2, [3, 3, 1], dropout=0.5, seed=0))  # between hidden layers
+    assert dashed_units(drawing) == {f"a{c}_{j}" for c in (1, 2) for j in (1, 2, 3)}
+
+
+def test_the_default_diagram_is_readable_on_a_slide_and_in_the_docs():
+    """A 3-4-4-1 diagram with every weight labelled: smallest text >= 9 px on a 1280x720 slide
+    and >= 7 px shown 736 px wide (the docs' column of text)."""
+    svg = draw_mlp(MLP(3, [4, 4, 1], activation="tanh", seed=0)).pipe(format="svg", encoding="utf-8")
+    width, height = (float(v) for v in re.search(r'viewBox="[-\d.]+ [-\d.]+ ([\d.]+) ([\d.]+)"',
+                                                 svg).groups())
+    smallest = min(float(size) for size, text in
+                   re.findall(r'<text[^>]*font-size="([\d.]+)"[^>]*>([^<]*)</text>', svg)
+                   if text.strip())
+    assert smallest * min(1280 / width, 720 / height) >= 9
+    assert smallest * min(4 / 3, 736 / width) >= 7

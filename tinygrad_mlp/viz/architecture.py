@@ -1,13 +1,15 @@
 """The network diagram of the course note, from a live model: :func:`draw_mlp`.
 
 Inputs ``x_1..x_n`` on the left, one column per layer of neurons ``a^(l)_j`` (neuron 1 at the
-top), one arrow per weight ``w^(l)_{jk}``, colored by sign and as thick as the weight is large,
-and a legend that says so.  Positions are computed here and pinned (``neato`` with
-``pos="x,y!"``): ``dot`` with clusters would reorder the neurons, and a textbook figure must not.
+top) with the layer's activation under it, one arrow per weight ``w^(l)_{jk}``, colored by sign
+and as thick as the weight is large, units dropped by dropout dashed, and a legend that says so.
+Positions are computed here and pinned (``neato`` with ``pos="x,y!"``): ``dot`` with clusters
+would reorder the neurons, and a textbook figure must not.
 
 Weight labels are placed here too, each on its own arrow near the arrow's tail or head, at a
 spot that no other arrow, label or node comes near (:func:`_place_labels`); where no such spot
-exists the columns are spread further apart and the search runs again.
+exists the columns on either side of that gap move apart (and the rows a little) and the
+search runs again, so a sparse gap stays narrow.
 """
 
 from __future__ import annotations
@@ -142,7 +144,7 @@ def _bold(s: str, notation: str) -> str:
 def _text_width(s: str, fontsize: float) -> float:
     """A generous estimate of the width of ``s`` at ``fontsize`` (Graphviz's Times), in inches."""
     em = sum(0.78 if ch in "wmWM" else 0.3 if ch in ".,-()|:; ijl" else
-             0.4 if ch in "⁽⁾₍₎⁰¹²³⁴⁵⁶⁷⁸⁹₀₁₂₃₄₅₆₇₈₉" else 0.58 for ch in s)
+             0.56 if ch in "⁽⁾₍₎⁰¹²³⁴⁵⁶⁷⁸⁹₀₁₂₃₄₅₆₇₈₉" else 0.58 for ch in s)
     return (em * fontsize + 8) / 72
 
 
@@ -180,7 +182,11 @@ def draw_mlp(
 
     * Inputs ``x_1..x_n`` on the left (and ``x_0 = 1`` at the top with ``show_bias=True``,
       with a bias unit ``a^(l)_0 = 1`` atop each hidden layer); one column per layer of
-      neurons ``a^(l)_j``, neuron 1 at the top; the activation's name under each column.
+      neurons ``a^(l)_j``, neuron 1 at the top; under each column its layer's activation with
+      its arguments (``tanh``, ``leaky_relu(0.2)``, ``linear`` for the identity).
+    * Dropout: the units a layer drops while training (its inputs, ``layer.dropout.p > 0``) are
+      drawn dashed, the heading of their column says ``dropout p = 0.5``, and the legend says
+      what a dashed unit is.
     * One arrow per weight, colored by sign (blue positive, red negative) and as thick as
       ``|w|`` (``values_from="weights"``) or ``|dL/dw|`` (``values_from="grads"``, after
       ``backward()``); ``legend=True`` (the default) explains color and width under the picture.
@@ -201,6 +207,11 @@ def draw_mlp(
     >>> dot = draw_mlp(MLP(3, [4, 4, 1], seed=0))
     >>> dot.engine, dot.source.count(" -> "), dot.source.count('\\tw')
     ('neato', 32, 32)
+    >>> drop = draw_mlp(MLP(3, [4, 1], activation=("leaky_relu", 0.2), dropout=[0.2, 0.5]))
+    >>> sum("circle" in line and "dashed" in line for line in drop.source.splitlines())
+    7
+    >>> "leaky_relu(0.2)" in drop.source, "dropout" in drop.source
+    (True, True)
     >>> big = draw_mlp(MLP(8, [8, 1], seed=0), label_weights=[(1, 1, 1), (2, 1, 8)])
     >>> big.source.count('\\tw')
     2
@@ -297,7 +308,8 @@ def draw_mlp(
             if kind == "gap":
                 g.node(nid, label="⋮", shape="plaintext", fontsize="24", pos=pin(nid))
             elif kind == "bias":
-                g.node(nid, label=_bias_label(c, notation), shape="box", style="rounded,dashed",
+                # solid: a dashed outline marks dropped units, and x_0 = 1 is never dropped
+                g.node(nid, label=_bias_label(c, notation), shape="box", style="rounded",
                        pos=pin(nid))
             else:
                 sym = (labels.symbol("x", None, (k,), notation) if c == 0
@@ -626,10 +638,11 @@ def _legend(
     size = []
     for v in (0.0, biggest / 2, biggest):
         size += item("#555555", _width(v, biggest), _short(v))
+    keys = [(f"color: sign of the {noun}", row(sign)), (f"width: its size |{what}|", row(size))]
     arrows_key = ('<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2" CELLPADDING="1">'
-                  f'<TR><TD ALIGN="RIGHT">color: sign of the {noun}</TD><TD ALIGN="LEFT">{row(sign)}</TD></TR>'
-                  f'<TR><TD ALIGN="RIGHT">width: its size |{what}|</TD><TD ALIGN="LEFT">{row(size)}</TD></TR>'
-                  "</TABLE>")
+                  + "".join(f'<TR><TD ALIGN="RIGHT">{name}</TD><TD ALIGN="LEFT">{cells}</TD></TR>'
+                            for name, cells in keys)
+                  + "</TABLE>")
     if not dropout:
         return f"<{arrows_key}>"
     # beside the arrows' key, not under it: a wider row would stretch that key's cells apart
