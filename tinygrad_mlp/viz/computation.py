@@ -25,7 +25,7 @@ from typing import Any
 import graphviz
 
 from tinygrad_mlp.engine import Value
-from tinygrad_mlp.notation import user_label
+from tinygrad_mlp.notation import PARAMETER_ROLES, user_label
 from tinygrad_mlp.viz import colors, labels
 from tinygrad_mlp.viz.render import Drawing
 from tinygrad_mlp.viz.structure import Structure, analyze, collect, downstream
@@ -459,10 +459,19 @@ class _Builder:
         s, scene = self.structure, self.scene
         found = []  # (neuron cluster, weight box, its *, the product)
         for n in visible:
-            if n.role != "weight" or n not in s.owner:
+            if n.role not in PARAMETER_ROLES or n not in s.owner:
                 continue
             users = [c for c in s.consumers.get(n, ()) if c in self.in_id]
             key = self._cluster_key(n)
+            if key is None and len(users) > 1 and n in self.out_id:
+                # a parameter several calls share, drawn outside them: on the rank of its first
+                # call's product, so the calls keep their order (newrank lets a rank
+                # constraint reach into a cluster)
+                scene.body.append(f"{{rank=same; {self.out_id[n]}; {self.in_id[users[0]]}}}")
+                scene.graph_attrs["newrank"] = "true"
+                continue
+            if n.role != "weight":
+                continue
             if (len(users) == 1 and s.owner.get(users[0]) == s.owner[n]
                     and key in scene.clusters):
                 found.append((key, self.out_id[n], self.in_id[users[0]], self.out_id[users[0]]))
