@@ -19,11 +19,12 @@ from tinygrad_mlp.engine import (
     no_grad,
 )
 from tinygrad_mlp.gradcheck import GradcheckError, gradcheck, gradgradcheck
-from tinygrad_mlp.nn import MLP, Layer, Module, Neuron
+from tinygrad_mlp.nn import MLP, Dropout, Layer, Module, Neuron
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Dropout",
     "ENGINE",
     "Function",
     "GradcheckError",

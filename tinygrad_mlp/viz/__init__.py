@@ -7,9 +7,10 @@
 * :func:`render`, :func:`to_dot`, :func:`set_notebook_format`: SVG, PNG, PDF, DOT, notebooks;
 * :func:`parse_expression`: a Value from text such as ``"tanh(x*w + b)"``, parsed safely.
 
-Rendering needs the Graphviz program (``apt-get install graphviz``, ``brew install graphviz``,
-...); without it :class:`GraphvizNotFoundError` says how to install it and the DOT source still
-works.
+Rendering needs a Graphviz program: the system's ``dot`` (``apt-get install graphviz``,
+``brew install graphviz``, ...) or, where it is missing, ``graphviz-pure`` from PyPI
+(``pip install "tinygrad_mlp[draw]"``; no PDF).  Without either, :class:`GraphvizNotFoundError`
+says how to install one, and the DOT source still works.
 
 >>> from tinygrad_mlp import Value
 >>> from tinygrad_mlp.viz import draw_dot
