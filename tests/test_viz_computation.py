@@ -419,6 +419,20 @@ def test_several_calls_number_their_neuron_nodes():
     assert "(call" not in single and "w(1)_21 |" in single
 
 
+@needs_dot
+def test_several_calls_keep_their_order_around_shared_weights():
+    # the weights the calls share are outside their clusters; they must not pull the calls'
+    # neurons out of order (call 1: neurons 1, 2, 3, then call 2: neurons 1, 2, 3, top down)
+    model = MLP(2, [3, 1], seed=0)
+    total = model([1.0, 2.0]) + model([2.0, 1.0])
+    total.backward()
+    svg = draw_dot(total).pipe(format="svg").decode()
+    titles = re.findall(r'<text[^>]*y="([-\d.]+)"[^>]*>layer 1 · neuron (\d) · call (\d)</text>', svg)
+    assert len(titles) == 6
+    order = [(int(k), int(j)) for _, j, k in sorted(titles, key=lambda t: float(t[0]))]
+    assert order == [(1, 1), (1, 2), (1, 3), (2, 1), (2, 2), (2, 3)]
+
+
 # --------------------------------------------------------------------------- options
 @needs_dot
 def test_color_by_grad_fills_by_sign_and_magnitude_with_a_legend():
