@@ -2,11 +2,13 @@
 
 * an expression before and after ``backward()`` (micrograd's ``L = (a*b + c) * f``);
 * a single neuron ``tanh(w1 x1 + w2 x2 + b)``, and the same with the bias as ``w_0`` on ``x_0 = 1``;
-* the scalar graph of a small MLP in clusters per layer and neuron, collapsed per neuron and
-  per layer, and colored by gradient;
-* the course note's network diagram from a live model (with ``x_0 = 1``), a bigger elided one,
-  and one with arrows as thick as the gradients;
-* the backward pass step by step, as one HTML page with a slider (and as numbered SVGs);
+* the scalar graph of a small MLP, left to right with a cluster per neuron, collapsed per
+  neuron and per layer, and colored by gradient;
+* the course note's network diagram from a live model (with ``x_0 = 1``), one with dropout and
+  an activation per layer, one with arrows as thick as the gradients, a bigger one with a few
+  chosen weights labelled, and a bigger elided one;
+* the backward pass step by step, as one HTML page with a slider (and as numbered SVGs,
+  ``frame_001.svg``...);
 * the graphs of tanh's first four derivatives (``backward(create_graph=True)``), colored by the
   derivative order that recorded each node.
 
@@ -106,6 +108,7 @@ def main(out: Path = DEFAULT_OUT, fmt: str = "svg") -> list[Path]:
     save_both(partial(draw_dot, loss, collapse="layer"), "mlp_layers")
     deep = MLP(2, [3, 3, 3, 3, 3, 1], activation="sigmoid", seed=1)  # gradients fade layer by layer
     deep_loss = mse_loss(deep([3.0, -2.0]), 1.0)
+    deep_loss.label = "L"
     deep_loss.backward()
     save_both(partial(draw_dot, deep_loss, collapse="neuron", color_by_grad=True),
               "deep_color_by_grad")
@@ -114,8 +117,11 @@ def main(out: Path = DEFAULT_OUT, fmt: str = "svg") -> list[Path]:
     # 4. the network diagram of the course note, from live models
     save(draw_mlp(MLP(4, [3, 1], activation="tanh", seed=0), show_bias=True), "seed_network")
     save(draw_mlp(MLP(3, [4, 4, 1], activation="tanh", seed=0)), "mlp_diagram")
+    save(draw_mlp(MLP(3, [4, 4, 1], activation=["tanh", ("leaky_relu", 0.2), None], dropout=0.5,
+                      seed=0)), "mlp_diagram_dropout")
     save(draw_mlp(model, values_from="grads", edge_labels="values", title="∂L/∂w after backward()"),
          "mlp_diagram_grads")
+    save(draw_mlp(MLP(8, [8, 1], seed=0), label_weights=[(1, 3, 2), (2, 1, 8)]), "mlp_diagram_chosen")
     save(draw_mlp(MLP(64, [32, 16, 10], seed=0), title="MLP(64, [32, 16, 10])"), "mlp_diagram_big")
 
     # 5. the backward pass step by step

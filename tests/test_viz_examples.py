@@ -13,7 +13,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 EXPECTED = ["expression_before", "expression_after", "expression_unicode_tb", "neuron", "neuron_w0",
             "mlp_graph", "mlp_neurons", "mlp_layers", "deep_color_by_grad", "mlp_color_by_grad",
-            "seed_network", "mlp_diagram", "mlp_diagram_grads", "mlp_diagram_big",
+            "seed_network", "mlp_diagram", "mlp_diagram_dropout", "mlp_diagram_grads",
+            "mlp_diagram_chosen", "mlp_diagram_big",
             "tanh_derivative_1", "tanh_derivative_2", "tanh_derivative_3", "tanh_derivative_4"]
 # wide graphs also drawn top to bottom, to fit the docs' column of text
 TOP_TO_BOTTOM = ["neuron", "neuron_w0", "mlp_layers", "deep_color_by_grad"]
@@ -53,6 +54,10 @@ def test_lecture_graphs_writes_every_picture(tmp_path):
     assert "grad 6.0000" in (out / "expression_after.svg").read_text()
     assert "data 0.7071" in (out / "neuron.svg").read_text()  # tanh(0.8814): micrograd's neuron
     assert "vanishing" in (out / "deep_color_by_grad.svg").read_text()
+    dropout = (out / "mlp_diagram_dropout.svg").read_text()  # each layer's activation, dropout marked
+    assert "leaky_relu(0.2)" in dropout and "dropout" in dropout and "stroke-dasharray" in dropout
+    chosen = (out / "mlp_diagram_chosen.svg").read_text()  # only the two chosen weights labelled
+    assert re.findall(r"<title>(w\d+_\d+_\d+)</title>", chosen) == ["w1_3_2", "w2_1_8"]
     for k, nodes in enumerate((7, 10, 24, 56), start=1):  # tanh's derivatives, by order
         svg = (out / f"tanh_derivative_{k}.svg").read_text()
         assert f"{nodes} nodes" in svg and f"{k}" in svg and "derivative" in svg
