@@ -105,6 +105,11 @@ def test_label_weights_labels_a_chosen_few():
     bias = draw_mlp(MLP(2, [2, 1], seed=0), show_bias=True, label_weights=[(1, 2, 0)],
                     notation="plain").source
     assert 'label="w(1)_20"' in bias and label_count(bias) == 1
+    # the chosen arrows are drawn last (on top of the faded ones), the others faded
+    edges = [line for line in source.splitlines() if " -> " in line]
+    opaque = [i for i, line in enumerate(edges) if not re.search(r'color="#[0-9a-f]{6}33"', line)]
+    assert [edges[i].split()[0:3] for i in opaque] == [["x2", "->", "a1_3"], ["a1_8", "->", "a2_1"]]
+    assert opaque == [len(edges) - 2, len(edges) - 1]
 
 
 @pytest.mark.parametrize(("chosen", "error", "match"), [

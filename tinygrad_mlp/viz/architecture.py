@@ -44,7 +44,7 @@ _NODE_PAD = 0.1  # between a label and a unit's circle: a stub of the arrow stay
 _CLEAR = 0.03  # between a label and another arrow, inches
 _STEP = 0.04  # between candidate spots along an arrow, inches
 _ENDS = (0.07, 0.40)  # a label sits within this fraction of its arrow's length from an end
-_FADE = "55"  # the alpha of arrows left unlabelled when a few are chosen
+_FADE = "33"  # the alpha of arrows left unlabelled when a few are chosen
 _GAP, _ROW = 2.8, 1.2  # inches between columns and between units, before spreading
 _SPREAD = (1.05, 1.04)  # per try, a gap where a label found no spot grows by 5%, rows by 4%
 _SPREAD_TRIES = 16  # layouts tried, each more spread out, before labels may overlap
@@ -336,9 +336,12 @@ def draw_mlp(
                    else labels.dot_text(act), shape="plaintext", fontcolor="#555555", pos=pin(f"f{c}"))
 
     biggest = max((abs(a.value) for a in arrows if np.isfinite(a.value)), default=0.0) or 1.0
-    for i, a in enumerate(arrows):
+    faded_set = set(faded)
+    # the faded arrows first, so that the chosen ones are drawn on top of them
+    for i in sorted(range(len(arrows)), key=lambda i: i not in faded_set):
+        a = arrows[i]
         color = colors.sign_color(a.value) if np.isfinite(a.value) else colors.NONFINITE_COLOR
-        g.edge(a.src, a.dst, color=color + _FADE if i in faded else color,
+        g.edge(a.src, a.dst, color=color + _FADE if i in faded_set else color,
                penwidth=f"{_width(a.value, biggest):.2f}", arrowsize="0.6", tooltip=_tooltip(a))
     for i in labelled:
         a = arrows[i]
