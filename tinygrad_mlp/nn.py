@@ -505,6 +505,12 @@ def _tag(v: Value, role: str, index: tuple[int, ...]) -> Value:
     return v
 
 
+# A neuron's or layer's activation arguments (``(0.2,)`` for ``("leaky_relu", 0.2)``), read-only.
+# A property, not an attribute: parameters() walks a module's attributes every training step.
+_ACTIVATION_ARGS = property(lambda self: self._activation_args,
+                            doc="The activation's arguments: ``(0.2,)`` for ``(\"leaky_relu\", 0.2)``.")
+
+
 # --------------------------------------------------------------------------- Neuron
 class Neuron(Module):
     """One neuron ``y = phi(w . x + b)`` with ``w`` of shape ``(nin,)`` and ``b`` of shape ``(1,)``.
@@ -515,6 +521,8 @@ class Neuron(Module):
     ('activation', 'tanh')
     """
 
+    activation_args = _ACTIVATION_ARGS
+
     def __init__(
         self, nin: int, activation: ActivationSpec = "relu", *, init: str | None = None,
         dtype: Any = np.float64, seed: SeedLike = None, layer: int = 1, neuron: int = 1,
@@ -522,7 +530,7 @@ class Neuron(Module):
         nin = check_int("Neuron", "nin", nin, minimum=1)
         self.position = (check_int("Neuron", "layer", layer, minimum=1),
                          check_int("Neuron", "neuron", neuron, minimum=1))
-        self.activation_name, self.activation_args, self._activation, self._dtype, rng = \
+        self.activation_name, self._activation_args, self._activation, self._dtype, rng = \
             _settings("Neuron", activation, init, dtype, seed)
         w = _init_weights(rng, 1, nin, self.activation_name, init)[0]
         self.w = _tag(Value(w.astype(self._dtype)), "weight", self.position)
@@ -575,6 +583,8 @@ class Layer(Module):
     Layer(4 -> 2, activation='leaky_relu(0.2)', dropout=0.5)
     """
 
+    activation_args = _ACTIVATION_ARGS
+
     def __init__(
         self, nin: int, nout: int, activation: ActivationSpec = "relu", *,
         init: str | None = None, dtype: Any = np.float64, seed: SeedLike = None, index: int = 1,
@@ -584,7 +594,7 @@ class Layer(Module):
         nout = check_int("Layer", "nout", nout, minimum=1)
         self.index = index = check_int("Layer", "index", index, minimum=1)
         p = _check_p("Layer", "dropout", dropout)
-        self.activation_name, self.activation_args, self._activation, self._dtype, rng = \
+        self.activation_name, self._activation_args, self._activation, self._dtype, rng = \
             _settings("Layer", activation, init, dtype, seed)
         W = _init_weights(rng, nout, nin, self.activation_name, init)
         self.W = _tag(Value(W.astype(self._dtype)), "weight", (index,))
