@@ -210,3 +210,10 @@ def test_overfitting_example_compares_dropout_too():
     assert dropped < 0.8 * plain
     # dropout's training loss (on the thinned network) stays near the noise, no memorising
     assert dropout_history["loss"][-1] > 2 * plain_history["loss"][-1]
+
+
+def test_dropout_between_hidden_layers_of_a_model_without_any_is_refused():
+    with pytest.raises(ValueError, match=r"has none; dropout=\[0.5\] drops its input features"):
+        MLP(2, [1], dropout=0.5)
+    assert MLP(2, [1], dropout=[0.5]).dropout == [0.5]
+    assert MLP(2, [1], dropout=0.0).dropout == [0.0]

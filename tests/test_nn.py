@@ -736,6 +736,24 @@ def test_weight_grad_is_the_sum_of_its_nodes_grads():
     np.testing.assert_allclose(per_sample, combined, rtol=1e-12)
 
 
+def test_a_backward_pass_ends_the_sharing_of_weight_nodes():
+    # a new call after a backward makes new weight nodes: a drawing of it must not show the
+    # gradients of the earlier graph, nor a later backward change the earlier graph's
+    model = MLP(2, [3, 1], seed=0)
+    y = model([0.5, -1.0])
+    y.backward()
+    first = {id(v): v.grad for v in nodes_by_role(y, "weight")}
+    model.zero_grad()
+    y2 = model([1.0, 2.0])
+    fresh = nodes_by_role(y2, "weight")
+    assert not any(id(v) in first for v in fresh) and not any(v.has_grad for v in fresh)
+    y2.backward()
+    assert {id(v): v.grad for v in nodes_by_role(y, "weight")} == first
+    # without a backward in between, calls share them
+    a, b = model([0.1, 0.2]), model([0.3, 0.4])
+    assert {id(v) for v in nodes_by_role(a, "weight")} == {id(v) for v in nodes_by_role(b, "weight")}
+
+
 def test_scalar_calls_share_weight_nodes_until_the_parameters_change(tmp_path):
     from tinygrad_mlp import no_grad
     from tinygrad_mlp.io import load, save

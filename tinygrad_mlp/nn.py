@@ -641,18 +641,20 @@ class Layer(Module):
         """Per neuron: its tag ``(l, j)``, its weight nodes ``w^(l)_jk`` and its bias ``b^(l)_j``.
 
         The nodes are made once per version of the parameters and shared by every call until
-        ``W`` or ``b`` changes (an optimizer step, ``p.data[...] = ...``, loading): 100 samples
-        then cost one node per weight, not 100, and each weight node's gradient is dL/dw for
-        everything it fed.  A change is found by comparing with a copy of the parameters taken
-        when the nodes were made (a few microseconds a layer).  Nothing is cached while
-        recording is off (``no_grad``) or for a parameter that does not require a gradient.
+        ``W`` or ``b`` changes (an optimizer step, ``p.data[...] = ...``, loading) or a
+        backward pass runs through them: the 100 samples of a batch then cost one node per
+        weight, not 100, and each weight node's gradient is dL/dw for everything it fed.  A
+        change is found by comparing with a copy of the parameters taken when the nodes were
+        made (a few microseconds a layer).  Nothing is cached while recording is off
+        (``no_grad``) or for a parameter that does not require a gradient.
         """
         W, b = self.W, self.b
         recording = is_grad_enabled() and W.requires_grad and b.requires_grad
         cached = self.__dict__.get("_node_cache")
         if (recording and cached is not None and cached[0] is W.data and cached[1] is b.data
-                and np.array_equal(cached[2], W.data) and np.array_equal(cached[3], b.data)):
-            return cached[4]
+                and np.array_equal(cached[2], W.data) and np.array_equal(cached[3], b.data)
+                and not any(bias.has_grad for _, _, bias in cached[4])):
+            return cached[4]  # (a backward through them would show its gradients in new graphs)
         nodes = [(tag, [_tag(W[where], "weight", weight_tag) for where, weight_tag in cells],
                   _tag(b[j], "bias", tag))
                  for j, (tag, cells) in enumerate(self._cells())]
@@ -813,6 +815,9 @@ def _per_layer_dropout(dropout: Any, n: int) -> list[float]:
         ps = [_check_p("MLP", f"dropout[{i}]", p) for i, p in enumerate(dropout)]
         return ps if len(ps) == n else [0.0, *ps]
     p = _check_p("MLP", "dropout", dropout)
+    if p and n == 1:
+        raise ValueError(f"MLP: dropout={p:g} acts between hidden layers, and this MLP has none; "
+                         f"dropout=[{p:g}] drops its input features instead")
     return [0.0] + [p] * (n - 1)
 
 
