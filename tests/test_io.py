@@ -787,6 +787,30 @@ def test_a_failure_while_writing_leaves_no_temporary(tmp_path, monkeypatch, erro
     assert_same_weights(load_model(path).state_dict(), first.state_dict())
 
 
+@pytest.mark.skipif(os.name != "posix", reason="FIFOs and symlinks of POSIX")
+def test_save_follows_a_symlink_and_refuses_a_fifo(tmp_path):
+    real = tmp_path / "models" / "m.safetensors"
+    real.parent.mkdir()
+    save(MLP(2, [3, 1], seed=0), real)
+    link = tmp_path / "latest.safetensors"
+    link.symlink_to(real)
+    save(MLP(2, [3, 1], seed=1), link)
+    assert link.is_symlink()  # the link stays; its target holds the new weights
+    assert_same_weights(load_model(real).state_dict(), MLP(2, [3, 1], seed=1).state_dict())
+    fifo = tmp_path / "pipe.safetensors"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match="FIFO.*not a regular file"):
+        save(MLP(2, [3, 1], seed=0), fifo)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_a_save_error_names_the_file_not_its_temporary(tmp_path):
+    path = tmp_path / "no" / "m.safetensors"
+    with pytest.raises(FileNotFoundError) as info:
+        save(MLP(2, [3, 1], seed=0), path)
+    assert info.value.filename == str(path) and ".tmp-tinygrad_mlp" not in str(info.value)
+
+
 def dead_pid() -> int:
     process = subprocess.Popen([sys.executable, "-c", "pass"])
     process.wait()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import stat
 
 import graphviz
 import pytest
@@ -232,3 +234,24 @@ def test_notebook_svg_in_a_plain_page_is_unchanged_apart_from_the_style():
     drawn = drawing.pipe(format="svg", encoding="utf-8")
     assert shown.count('style="max-width:100%;height:auto"') == 1
     assert shown.replace(' style="max-width:100%;height:auto"', "") == drawn
+
+
+@pytest.mark.skipif(os.name != "posix", reason="FIFOs, symlinks and modes of POSIX")
+def test_render_writes_through_a_symlink_keeps_the_mode_and_refuses_a_fifo(tmp_path):
+    graph = draw_dot(Value(2.0, label="a") * 3)
+    real = tmp_path / "figures" / "g.dot"
+    real.parent.mkdir()
+    real.write_text("old")
+    os.chmod(real, 0o600)
+    link = tmp_path / "g.dot"
+    link.symlink_to(real)
+    render(graph, link)
+    assert link.is_symlink() and real.read_text().startswith("digraph")
+    assert stat.S_IMODE(real.stat().st_mode) == 0o600
+    fifo = tmp_path / "pipe.dot"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match="FIFO.*not a regular file"):
+        to_dot(graph, fifo)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    render(graph, tmp_path / "new" / "folder" / "g.dot")  # a missing folder is still made
+    assert (tmp_path / "new" / "folder" / "g.dot").exists()

@@ -11,10 +11,11 @@ needs, one at a time.  Tensors of other dtypes than float32/float64 are converte
 exact (float16, bfloat16, float8 E4M3/E5M2, integers that float64 holds exactly); any other
 dtype is refused with an error naming the tensor and its dtype.
 
-Writes go to a temporary file in the same folder (``.<name>.<pid>.<random>.tmp-tinygrad_mlp``)
-that is renamed into place, so a failed save never leaves a half-written file; the temporary is
-removed on any error, Ctrl-C included, and a save removes the temporaries a killed save to the
-same path left behind.  Saving over an existing file keeps its permissions.
+Writes go through :func:`tinygrad_mlp.files.write_atomic`: to a temporary file in the same
+folder (``.<name>.<pid>.<random>.tmp-tinygrad_mlp``) that is renamed into place, so a failed
+save never leaves a half-written file; the temporary is removed on any error, Ctrl-C included,
+and a save removes the temporaries a killed save to the same path left behind.  Saving over an
+existing file keeps its permissions; saving over a directory, a FIFO or a device is refused.
 
 Tied weights (one parameter in two places, ``model.layers[1].W = model.layers[0].W``) are
 saved under every name, as PyTorch's ``state_dict`` does: the file holds one equal copy per
@@ -29,19 +30,15 @@ imported only when one of them is called.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
-import re
-import secrets
-import stat
-import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from tinygrad_mlp.files import write_atomic
 from tinygrad_mlp.interop import from_torch, to_onnx, to_torch, torch_state_dict
 from tinygrad_mlp.nn import MLP, Module
 
@@ -49,8 +46,6 @@ __all__ = ["save", "load", "load_model", "torch_state_dict", "to_torch", "from_t
            "export_onnx"]
 
 _FORMAT = "tinygrad_mlp/1"
-_TMP_SUFFIX = ".tmp-tinygrad_mlp"
-_STALE_AFTER = 60.0  # seconds: an older temporary of the same target is a killed save's
 # load_model refuses architectures beyond these before building anything (load has no limits)
 _MAX_LAYERS = 10_000
 _MAX_WIDTH = 2**24
@@ -109,7 +104,7 @@ def save(model: Module, path: str | os.PathLike[str]) -> None:
     metadata = {"format": _FORMAT}
     if arch is not None:
         metadata["architecture"] = json.dumps(arch)
-    _write(Path(path), st_save(tensors, metadata=metadata))
+    write_atomic(path, st_save(tensors, metadata=metadata))
 
 
 def export_onnx(model: MLP, path: str | os.PathLike[str]) -> None:
@@ -125,74 +120,7 @@ def export_onnx(model: MLP, path: str | os.PathLike[str]) -> None:
     >>> path = os.path.join(tempfile.mkdtemp(), "m.onnx")
     >>> export_onnx(MLP(2, [3, 1], seed=0), path)  # doctest: +SKIP
     """
-    _write(Path(path), to_onnx(model).SerializeToString())
-
-
-def _write(path: Path, blob: bytes) -> None:
-    """Write ``blob`` to ``path`` through a temporary in the same folder renamed into place;
-    an existing file keeps its permissions."""
-    _remove_stale_temporaries(path)  # before writing: they may be what fills the disk
-    try:
-        mode: int | None = (stat.S_IMODE(os.stat(path).st_mode) & 0o777
-                            if path.is_file() else None)
-    except OSError:
-        mode = None
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{_TMP_SUFFIX}"
-    done = False
-    try:
-        # a new file: 0666 less the umask, as any new file; an existing one's mode is set below
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                     0o666 if mode is None else 0o600)
-        with os.fdopen(fd, "wb") as f:
-            if mode is not None:
-                os.chmod(tmp, mode)
-            f.write(blob)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        done = True
-    finally:  # any exception, KeyboardInterrupt included
-        if not done:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-
-
-def _remove_stale_temporaries(path: Path) -> None:
-    """Delete temporaries of saves to ``path`` that were killed (their process is gone) or
-    that are over a minute old; only names of exactly :func:`save`'s pattern for this path."""
-    pattern = re.compile(re.escape(f".{path.name}.") + r"([1-9][0-9]{0,9})\.[0-9a-f]{8}"
-                         + re.escape(_TMP_SUFFIX))
-    try:
-        entries = list(os.scandir(path.parent))
-    except OSError:
-        return
-    now = time.time()
-    for entry in entries:
-        match = pattern.fullmatch(entry.name)
-        if match is None:
-            continue
-        with contextlib.suppress(OSError):
-            if not entry.is_file(follow_symlinks=False):
-                continue
-            old = now - entry.stat(follow_symlinks=False).st_mtime > _STALE_AFTER
-            if old or not _process_exists(int(match.group(1))):
-                os.unlink(entry.path)
-
-
-def _process_exists(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    if os.name != "posix":  # os.kill would terminate it on Windows: rely on the age alone
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    except (OverflowError, OSError):
-        return False
-    return True
+    write_atomic(path, to_onnx(model).SerializeToString())
 
 
 # --------------------------------------------------------------------------- reading

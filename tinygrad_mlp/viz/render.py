@@ -21,13 +21,14 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import graphviz
+
+from tinygrad_mlp.files import write_atomic
 
 __all__ = [
     "Drawing",
@@ -347,17 +348,7 @@ def _format_of(path: Path, fmt: str | None) -> str:
 def _write_atomic(path: Path, data: bytes) -> None:
     # a failed render must not leave a truncated picture where a good one was
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600; a picture is an ordinary file
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    write_atomic(path, data)
 
 
 def render(graph: graphviz.Digraph, path: str | os.PathLike, *, format: str | None = None,
