@@ -3,8 +3,8 @@
 Runs ``tinygrad-mlp demo --watch`` (its defaults: moons, a 2-16-16-1 MLP, 100 epochs) into a
 temporary folder, opens its ``training.html`` in headless Chromium (Debian's ``chromium``
 driven by playwright, as the browser tests do), moves the slider to a step in the middle of the
-run and saves ``docs/_static/watching/training_page.png``.  The PNG is committed, so building
-the docs needs no browser.
+run and saves the whole page as ``docs/_static/watching/training_page.png``.  The PNG is
+committed, so building the docs needs no browser.
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ def main() -> int:
             slider.evaluate("(s, v) => { s.value = v; s.dispatchEvent(new Event('input')); }",
                             middle)
             OUT.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(OUT))
+            # the whole page: the graph, fitted to the window, beside all three panels
+            page.screenshot(path=str(OUT), full_page=True)
             browser.close()
     print(f"wrote {OUT.relative_to(ROOT)}")
     return 0

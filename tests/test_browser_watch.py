@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tinygrad_mlp import MLP
@@ -46,7 +48,9 @@ def test_the_page_loads_clean_shows_its_drawings_and_the_slider_changes_them(
         assert box and box["width"] > 50 and box["height"] > 2, selector
     first = page.evaluate(SHOWN)
     assert first["status"].startswith("step 1 of ")
-    assert first["texts"] and all(t.startswith(("data ", "grad ")) or t for t in first["texts"])
+    # every marked text is a value line ("data 0.1234", "grad -0.5"), none left blank
+    assert first["texts"] and all(re.fullmatch(r"(data|grad) \S+", t) for t in first["texts"])
+    assert {t.split()[0] for t in first["texts"]} == {"data", "grad"}
     assert len(set(first["map"].split(","))) > 2  # the regions are painted
     last_index = int(page.locator("#tg-slider").get_attribute("max"))
     _slide(page, last_index)
@@ -102,4 +106,44 @@ def test_two_pages_in_one_notebook_work_independently(open_html, tmp_path):
     assert page.evaluate("getComputedStyle(document.getElementById('title')).color") \
         == "rgb(0, 128, 0)"
     assert page.evaluate("getComputedStyle(document.body).fontFamily") != "system-ui, sans-serif"
+    opened.assert_clean()
+
+
+FITS = """() => {
+  const box = document.getElementById("tg-graphbox"), svg = box.querySelector("svg");
+  const b = box.getBoundingClientRect(), g = svg.getBoundingClientRect();
+  const c = document.getElementById("tg-controls").getBoundingClientRect();
+  return {box: [b.left, b.top, b.right, b.bottom], svg: [g.left, g.top, g.right, g.bottom],
+          controls: c.height, scroll: [box.scrollWidth, box.scrollHeight],
+          client: [box.clientWidth, box.clientHeight]};
+}"""
+
+
+def test_the_fitted_graph_fits_the_window_both_ways_and_actual_size_scrolls(open_html, tmp_path):
+    # the demo's model, collapsed to neurons: a tall graph (16 neurons a layer)
+    w = _watched(tmp_path, hidden=(16, 16, 1))
+    opened = open_html(w.path, viewport=(1280, 720))
+    page = opened.page
+    page.locator("#tg-graphbox").evaluate("b => b.scrollIntoView({block: 'end'})")
+    fit = page.evaluate(FITS)
+    left, top, right, bottom = fit["svg"]
+    assert right - left > 100 and bottom - top > 100  # drawn, not shrunk to nothing
+    # the whole graph inside its box, nothing to scroll, and the box below the sticky controls
+    # fits the window's height: every neuron is on screen at once
+    bl, bt, br, bb = fit["box"]
+    assert bl - 1 <= left and right <= br + 1 and bt - 1 <= top and bottom <= bb + 1, fit
+    assert fit["scroll"][0] <= fit["client"][0] + 1 and fit["scroll"][1] <= fit["client"][1] + 1
+    assert bottom - top <= 720 - fit["controls"], fit
+    assert right <= 1280
+    page.screenshot(path=str(tmp_path / "fit.png"))
+    page.click("#tg-size")
+    assert page.locator("#tg-size").text_content() == "fit"
+    actual = page.evaluate(FITS)
+    # actual size: bigger than the window, the box scrolls to show the rest
+    assert actual["svg"][3] - actual["svg"][1] > 720
+    assert actual["scroll"][1] > actual["client"][1]
+    ab = actual["box"]
+    assert ab[3] - ab[1] <= 720 and ab[2] <= 1280  # the box itself stays in the window
+    page.click("#tg-size")
+    assert page.evaluate(FITS)["svg"] == fit["svg"]  # and back
     opened.assert_clean()

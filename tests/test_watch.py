@@ -178,7 +178,53 @@ def test_every_n_epochs_rewrites_the_page_during_training(tmp_path):
     assert "4 of 4 epochs so far" in seen[3]
     final = (tmp_path / "training.html").read_text(encoding="utf-8")
     assert "finished: all 4 epochs done" in final
-    assert not list(tmp_path.glob(".*.tmp"))  # no temporary file left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["training.html"]  # no temporary
+
+
+def test_zero_epochs_write_a_page_saying_no_step_was_recorded(tmp_path):
+    w = _watched_fit(tmp_path, epochs=0)
+    assert w.written == w.path and w.recording.frames == []
+    page = w.path.read_text(encoding="utf-8")
+    assert "Nothing to replay: no step was recorded" in page and "0 epochs" in page
+    assert page.startswith("<!DOCTYPE html>") and "MLP(2 -&gt; 4 relu -&gt; 1 linear)" in page
+    assert "http" not in page and "<script" not in page  # nothing to play, nothing fetched
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="FIFOs of POSIX")
+def test_a_page_that_cannot_be_written_warns_and_training_is_kept(tmp_path):
+    import os
+
+    fifo = tmp_path / "training.html"
+    os.mkfifo(fifo)  # written only when training ends: then refused (not a regular file)
+    model = MLP(2, [4, 1], seed=0)
+    before = model.state_dict()
+    w = Watch(fifo)
+    with pytest.warns(RuntimeWarning, match=r"training page could not be written to "
+                      rf"{re.escape(str(fifo))}: it is a FIFO"):
+        history = fit(model, X, Y, loss="hinge", epochs=2, batch_size=10, progress=False,
+                      watch=w)
+    assert history.epochs == 2 and w.written is None and w.recording.frames
+    assert any((before[k] != v).any() for k, v in model.state_dict().items())  # trained
+
+
+def test_a_failing_rewrite_during_training_warns_and_training_goes_on(tmp_path, monkeypatch):
+    import errno
+
+    import tinygrad_mlp.viz.live as live
+
+    real, calls = live.write_page, []
+
+    def full_disk_once(rec, path, **kwargs):
+        calls.append(path)
+        if len(calls) == 1:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real(rec, path, **kwargs)
+
+    monkeypatch.setattr(live, "write_page", full_disk_once)
+    with pytest.warns(RuntimeWarning, match="could not be written to .*training.html: No space"):
+        w = _watched_fit(tmp_path, epochs=4, every=2)
+    assert len(calls) == 3 and w.written == w.path  # epoch 2 failed, epoch 4 and the end did not
+    assert "finished: all 4 epochs done" in w.path.read_text(encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- what is drawn
@@ -266,6 +312,69 @@ def test_train_watch_writes_the_page(tmp_path, capsys):
     assert main(["train", "--save", str(tmp_path / "m.safetensors"),
                  "--watch", str(tmp_path / "no" / "run.html")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_train_refuses_a_page_over_the_model_or_a_fifo_before_training(tmp_path, capsys):
+    import os
+
+    from tinygrad_mlp.cli import main
+
+    model = tmp_path / "m.safetensors"
+    for page in (model, tmp_path / "." / "m.safetensors"):
+        assert main(["train", "--save", str(model), "--watch", str(page)]) == 2
+        out, err = capsys.readouterr()
+        assert "is the --save file: the page would overwrite the model" in err
+        assert out == "" and not model.exists()  # refused before training
+    if os.name == "posix":
+        os.mkfifo(tmp_path / "pipe")
+        assert main(["train", "--save", str(model), "--watch", str(tmp_path / "pipe")]) == 2
+        out, err = capsys.readouterr()
+        assert "--watch" in err and "FIFO" in err and out == "" and not model.exists()
+        (tmp_path / "link.safetensors").symlink_to(model)
+        assert main(["train", "--save", str(model),
+                     "--watch", str(tmp_path / "link.safetensors")]) == 2
+        assert "would overwrite the model" in capsys.readouterr().err
+
+
+def test_train_saves_the_model_when_the_page_cannot_be_written(tmp_path, capsys, monkeypatch):
+    import errno
+
+    import tinygrad_mlp.viz.live as live
+    from tinygrad_mlp.cli import main
+    from tinygrad_mlp.io import load_model
+
+    def full_disk(rec, path, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(live, "write_page", full_disk)
+    model, page = tmp_path / "m.safetensors", tmp_path / "run.html"
+    status = main(["train", "--save", str(model), "--epochs", "2", "--samples", "40",
+                   "--watch", str(page), "--no-progress"])
+    out, err = capsys.readouterr()
+    assert status == 0 and load_model(model).nin == 2  # the model is saved
+    assert f"wrote {model}" in out and f"wrote {page}" not in out
+    assert err.splitlines() == [f"tinygrad-mlp: warning: the training page could not be "
+                                f"written to {page}: No space left on device"]
+
+
+def test_export_refuses_to_overwrite_the_model_it_reads(tmp_path, capsys):
+    import os
+
+    from tinygrad_mlp.cli import main
+    from tinygrad_mlp.io import save
+
+    model = tmp_path / "m.safetensors"
+    save(MLP(2, [3, 1], seed=0), model)
+    before = model.read_bytes()
+    others = [str(model), str(tmp_path / "." / "m.safetensors")]
+    if hasattr(os, "link"):
+        os.link(model, tmp_path / "hard.onnx")
+        others.append(str(tmp_path / "hard.onnx"))
+    for out in others:
+        assert main(["export", str(model), "--onnx", out]) == 2
+        assert "is the model file itself: the export would overwrite the model" \
+            in capsys.readouterr().err
+    assert model.read_bytes() == before
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -22,11 +22,14 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
 from tinygrad_mlp import __version__
+
+if TYPE_CHECKING:  # imported when used: watching needs the drawing modules
+    from tinygrad_mlp.watch import Watch
 
 __all__ = ["main"]
 
@@ -432,11 +435,12 @@ def _diverged(model: Any, losses: list[float]) -> str | None:
     return None
 
 
-def _train(args: argparse.Namespace, watch: Path | None = None,
+def _train(args: argparse.Namespace, watch: Watch | None = None,
            ) -> tuple[Any, Any, np.ndarray, np.ndarray, str]:
     """Build and fit the model the arguments describe; returns (model, history, X, y, loss).
 
-    ``watch``: where to write the training page (written even when training diverges).
+    ``watch``: a :class:`~tinygrad_mlp.watch.Watch` for the training page (written even when
+    training diverges; when it cannot be written, a warning says so and training goes on).
     """
     from tinygrad_mlp.nn import MLP
     from tinygrad_mlp.optim import SGD, linear_decay
@@ -463,8 +467,8 @@ def _train(args: argparse.Namespace, watch: Path | None = None,
                           callbacks=[lambda epoch, logs: math.isfinite(logs["loss"])],
                           watch=watch)
     except FloatingPointError as e:  # fit's NonFiniteLossError: its message names the cause
-        if watch is not None and watch.exists():
-            print(f"wrote {watch} (the run up to where it stopped)")
+        if watch is not None and watch.written is not None:
+            print(f"wrote {watch.written} (the run up to where it stopped)")
         raise CommandFailed(first_line(str(e)) or f"training diverged; {advice}") from None
     why = _diverged(model, history["loss"])
     if why is not None:
@@ -476,26 +480,48 @@ def _train(args: argparse.Namespace, watch: Path | None = None,
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from tinygrad_mlp.io import save
+    from tinygrad_mlp.watch import Watch
 
-    path = Path(args.save)  # checked before training, not after
-    if path.is_dir():
-        raise UsageError(f"--save {path} is a directory; give a file name like model.safetensors")
-    if not path.parent.is_dir():
-        raise UsageError(f"--save {path}: the folder {path.parent} does not exist")
-    watch = None if args.watch_file is None else Path(args.watch_file)
-    if watch is not None and watch.is_dir():
-        raise UsageError(f"--watch {watch} is a directory; give a file name like training.html")
-    if watch is not None and not watch.parent.is_dir():
-        raise UsageError(f"--watch {watch}: the folder {watch.parent} does not exist")
+    path = _output_file("--save", args.save, "model.safetensors")  # before training, not after
+    watch = None
+    if args.watch_file is not None:
+        page = _output_file("--watch", args.watch_file, "training.html")
+        if _same_file(page, path):
+            raise UsageError(f"--watch {page} is the --save file: the page would overwrite the "
+                             "model; give another file name like training.html")
+        watch = Watch(page)
     try:
         model, *_ = _train(args, watch)
     except CommandFailed as e:
         raise CommandFailed(f"{e}; nothing was saved to {path}") from None
-    save(model, path)
+    save(model, path)  # saved even when the page could not be written (fit warned)
     print(f"wrote {path}")
-    if watch is not None:
-        print(f"wrote {watch}")
+    if watch is not None and watch.written is not None:
+        print(f"wrote {watch.written}")
     return 0
+
+
+def _output_file(flag: str, name: str, example: str) -> Path:
+    """Check, before any work, that ``name`` can be written: its folder exists and it is not
+    a directory, a FIFO or a device."""
+    from tinygrad_mlp.files import not_a_regular_file
+
+    path = Path(name)
+    kind = not_a_regular_file(path)
+    if kind is not None:
+        raise UsageError(f"{flag} {path} is {kind}; give a file name like {example}")
+    folder = path.resolve().parent if path.is_symlink() else path.parent  # where it goes
+    if not folder.is_dir():
+        raise UsageError(f"{flag} {path}: the folder {folder} does not exist")
+    return path
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one file (through links, or the same name twice)."""
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
@@ -532,11 +558,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from tinygrad_mlp.io import export_onnx, load_model
 
-    path = Path(args.onnx)  # checked before loading anything
-    if path.is_dir():
-        raise UsageError(f"--onnx {path} is a directory; give a file name like model.onnx")
-    if not path.parent.is_dir():
-        raise UsageError(f"--onnx {path}: the folder {path.parent} does not exist")
+    path = _output_file("--onnx", args.onnx, "model.onnx")  # checked before loading anything
+    if _same_file(path, Path(args.model)):
+        raise UsageError(f"--onnx {path} is the model file itself: the export would overwrite "
+                         "the model; give another file name like model.onnx")
     export_onnx(load_model(args.model), path)
     print(f"wrote {path}")
     return 0
@@ -545,14 +570,16 @@ def _cmd_export(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- demo
 def _cmd_demo(args: argparse.Namespace) -> int:
     from tinygrad_mlp.demo import run_demo
+    from tinygrad_mlp.watch import Watch
 
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise UsageError(f"--out {args.out} is a file; give a folder for the demo's pictures")
-    watch = Path(args.out) / "training.html" if args.watch else None
+
+    watch = Watch(Path(args.out) / "training.html") if args.watch else None
     model, history, X, y, _ = _train(args, watch)
     written, notes = run_demo(model, history, X, y, Path(args.out))
-    if watch is not None:
-        written.append(watch)
+    if watch is not None and watch.written is not None:
+        written.append(watch.written)
     for note in notes:
         print(note)
     print("wrote:")

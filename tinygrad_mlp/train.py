@@ -466,7 +466,10 @@ def fit(
             for key, value in logs.items():
                 history.log(key, value)
             if watcher is not None:
-                watcher.end_epoch(epoch, logs)
+                try:
+                    watcher.end_epoch(epoch, logs)
+                except OSError as e:  # a rewrite of the page so far: training goes on
+                    _warn_page_not_written(watcher, e)
             if bar is not None:
                 bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()})
                 bar.update(1)
@@ -491,7 +494,10 @@ def fit(
         raise
     else:
         if watcher is not None:
-            watcher.finish(stop_reason, stopped_early=history.stopped_epoch is not None)
+            try:
+                watcher.finish(stop_reason, stopped_early=history.stopped_epoch is not None)
+            except OSError as e:  # the trained model matters more than its page
+                _warn_page_not_written(watcher, e)
     finally:
         if bar is not None:
             bar.close()
@@ -525,7 +531,16 @@ def _write_page_after_failure(watcher: Watch, error: BaseException) -> None:
     try:
         watcher.finish(reason, stopped_early=True, final_snapshot=final)
     except Exception as e:  # the page is a bonus; the training error is what matters
-        warnings.warn(f"the training page could not be written: {e}", stacklevel=3)
+        _warn_page_not_written(watcher, e, stacklevel=4)
+
+
+def _warn_page_not_written(watcher: Watch, error: Exception, stacklevel: int = 3) -> None:
+    """Warn that the training page could not be written, naming its path and the cause
+    (``stacklevel``: counted from here to ``fit``'s caller)."""
+    cause = (error.strerror if isinstance(error, OSError) and error.strerror
+             else str(error) or type(error).__name__)
+    warnings.warn(f"the training page could not be written to {watcher.path}: {cause}",
+                  RuntimeWarning, stacklevel=stacklevel)
 
 
 def grid_search(

@@ -77,8 +77,9 @@ class Watch:
     * ``grid``: cells per side of the decision boundary (inputs of two features only);
     * ``title``: the page's heading.
 
-    After ``fit``, :attr:`recording` holds what was recorded; in a notebook the object shows
-    the page inline (a sandboxed iframe).
+    After ``fit``, :attr:`recording` holds what was recorded and :attr:`written` the page's
+    path (None if it could not be written: ``fit`` then warns); in a notebook the object
+    shows the page inline (a sandboxed iframe).
 
     >>> w = Watch("training.html", steps=60, every=5)
     >>> w.sample, w.steps, w.every, w.collapse
@@ -104,6 +105,7 @@ class Watch:
         self.steps, self.collapse = int(steps), collapse
         self.every, self.grid, self.title = every, int(grid), str(title)
         self.recording: Recording | None = None
+        self.written: Path | None = None  # the page, once written for the latest run
         self._model: Any = None
         self._loss_fn: Callable[..., Any] | None = None
         self._threshold: float | None = None
@@ -120,6 +122,7 @@ class Watch:
             raise ValueError(f"Watch: sample {self.sample} is out of range: the training data "
                              f"have {len(X)} samples")
         rec = self.recording = Recording()
+        self.written = None
         index = _near_another_class(X, y) if self.sample == "auto" else self.sample
         self._model, self._loss_fn, self._threshold = model, loss_fn, threshold
         rec.epochs, rec.steps_per_epoch = epochs, steps_per_epoch
@@ -176,10 +179,14 @@ class Watch:
         return page_html(self._recording(), title=self.title)
 
     def write(self) -> Path:
-        """Write the page to :attr:`path` (atomically: a reader never sees half a page)."""
+        """Write the page to :attr:`path` (atomically: a reader never sees half a page) and
+        note it in :attr:`written`.  ``fit`` turns an OSError here into a warning, so
+        ``written`` is None after a run whose page could not be written."""
         from tinygrad_mlp.viz.live import write_page
 
-        return write_page(self._recording(), self.path, title=self.title)
+        self.written = None  # until this write succeeds
+        self.written = write_page(self._recording(), self.path, title=self.title)
+        return self.written
 
     def _repr_html_(self) -> str:
         from tinygrad_mlp.viz.live import iframe

@@ -26,12 +26,12 @@ import html
 import json
 import math
 import os
-import uuid
 from pathlib import Path
 from typing import Any
 
+from tinygrad_mlp.files import write_atomic
 from tinygrad_mlp.viz.html import isolated_html
-from tinygrad_mlp.viz.live_page import PAGE, SCRIPT, STYLE
+from tinygrad_mlp.viz.live_page import EMPTY_PAGE, PAGE, SCRIPT, STYLE
 from tinygrad_mlp.viz.live_svg import inline_svg, mark_graph, mark_network
 from tinygrad_mlp.viz.recording import Recording
 from tinygrad_mlp.viz.render import GraphvizNotFoundError
@@ -188,10 +188,30 @@ def _notes(rec: Recording) -> str:
 def page_html(rec: Recording, *, title: str = "Training, step by step") -> str:
     """The whole page for ``rec`` as one HTML document (nothing in it is fetched).
 
-    See the module's example.
+    A run that took no step (``epochs=0``) gives a short page saying that no step was
+    recorded.
+
+    >>> import tempfile, pathlib, numpy as np
+    >>> from tinygrad_mlp import MLP
+    >>> from tinygrad_mlp.train import fit
+    >>> from tinygrad_mlp.watch import Watch
+    >>> w = Watch(pathlib.Path(tempfile.mkdtemp()) / "t.html")
+    >>> _ = fit(MLP(1, [1], seed=0), np.zeros((4, 1)), np.ones(4), loss="mse", epochs=0,
+    ...         progress=False, watch=w)
+    >>> "no step was recorded" in page_html(w.recording)
+    True
+    >>> page_html(w.recording, title="Run 1").count("<title>Run 1</title>")
+    1
     """
     if not rec.frames:
-        raise ValueError("nothing to show: no step was recorded (did training run at all?)")
+        notes = [f'<p class="tg-note">{html.escape(n)}</p>'
+                 for n in [rec.stop_reason, *rec.notes] if n]
+        return EMPTY_PAGE.format(
+            title=html.escape(title), style=STYLE,
+            model=html.escape(rec.model_text.splitlines()[0] if rec.model_text else ""),
+            message=("Nothing to replay: no step was recorded (training ran "
+                     f"{rec.total_steps} steps in {rec.epochs} epochs)."),
+            notes="\n".join(notes))
     data, graph_svg, net_svg, curve, boundary = _page_data(rec)
     sample = ", ".join(f"{v:.3g}" for v in rec.sample_x)
     target = json.dumps(rec.sample_y)
@@ -220,21 +240,27 @@ def page_html(rec: Recording, *, title: str = "Training, step by step") -> str:
 
 def write_page(rec: Recording, path: str | os.PathLike, *,
                title: str = "Training, step by step") -> Path:
-    """Write :func:`page_html` to ``path`` atomically (a temporary file, then a rename).
+    """Write :func:`page_html` to ``path`` whole or not at all (see
+    :func:`tinygrad_mlp.files.write_atomic`); returns the path.
 
-    The folder is made if missing.  Returns the path.
+    The folder is made if missing.  An OSError names ``path``.
+
+    >>> import tempfile, pathlib, numpy as np
+    >>> from tinygrad_mlp import MLP
+    >>> from tinygrad_mlp.train import fit
+    >>> from tinygrad_mlp.watch import Watch
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> w = Watch(folder / "first.html")
+    >>> _ = fit(MLP(1, [1], seed=0), np.zeros((4, 1)), np.ones(4), loss="mse", epochs=0,
+    ...         progress=False, watch=w)
+    >>> out = write_page(w.recording, folder / "copies" / "again.html")
+    >>> out.read_text(encoding="utf-8") == w.path.read_text(encoding="utf-8")
+    True
     """
     path = Path(path)
     text = page_html(rec, title=title)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # a new file beside the page (the default permissions, as for any file) renamed over it
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomic(path, text)
     return path
 
 

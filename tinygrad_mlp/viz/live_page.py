@@ -8,7 +8,7 @@ out and computes no gradient: Graphviz and the recording did that in Python.
 
 from __future__ import annotations
 
-__all__ = ["PAGE", "STYLE", "SCRIPT"]
+__all__ = ["PAGE", "EMPTY_PAGE", "STYLE", "SCRIPT"]
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 0.8em 1em; color: #222; }
@@ -26,8 +26,9 @@ h2 { font-size: 0.95em; margin: 0 0 0.3em 0; }
 .tg-panel { border: 1px solid #e3e3e3; border-radius: 6px; padding: 0.5em; }
 .tg-column svg { max-width: 100%; height: auto; }
 .tg-graph { flex: 1; min-width: 360px; }
-#tg-graphbox { overflow: auto; max-height: 82vh; }
-.tg-fit svg { width: 100%; height: auto; }
+#tg-graphbox { overflow: auto; max-height: calc(100vh - 5em); }
+.tg-fit svg { display: block; margin: 0 auto; width: auto; height: auto; max-width: 100%;
+  max-height: calc(100vh - 5.5em); }
 .tg-map { position: relative; }
 .tg-map canvas, .tg-map svg { position: absolute; left: 0; top: 0; width: 100%; height: 100%; }
 """
@@ -172,6 +173,24 @@ PAGE = """<!DOCTYPE html>
 </div>
 <script type="application/json" id="tg-data">{data}</script>
 <script>{script}</script>
+</body>
+</html>
+"""
+
+# a run that took no step (``epochs=0``): nothing to replay, and the page says so
+EMPTY_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>{style}</style>
+</head>
+<body>
+<h1>{title}</h1>
+<p class="tg-meta">{model}</p>
+<p class="tg-stop" id="tg-empty">{message}</p>
+{notes}
 </body>
 </html>
 """
