@@ -121,7 +121,9 @@ def test_demo_writes_every_file_it_lists(tmp_path):
 
 def test_demo_without_dot_writes_dot_source_and_says_how_to_install(tmp_path):
     pytest.importorskip("matplotlib")
-    env = dict(os.environ, PATH=str(tmp_path / "empty-bin"))  # no dot on PATH
+    # no dot on PATH; TINYGRAD_MLP_GRAPHVIZ=system keeps graphviz-pure (found beside Python
+    # even without PATH) out of it
+    env = dict(os.environ, PATH=str(tmp_path / "empty-bin"), TINYGRAD_MLP_GRAPHVIZ="system")
     out = tmp_path / "demo"
     result = run("demo", "--epochs", "5", "--out", str(out), "--no-progress", env=env)
     assert result.returncode == 0, result.stderr

@@ -7,10 +7,14 @@ except on CI (``CI`` set), where a missing graphviz-pure fails them.
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import shutil
 import subprocess
+import sys
+import sysconfig
+from pathlib import Path
 
 import graphviz
 import pytest
@@ -25,7 +29,16 @@ from tinygrad_mlp.viz import (
     render,
     save_frames,
 )
-from tinygrad_mlp.viz.render import GRAPHVIZ_ENV, PURE_PROGRAM, graphviz_backend, run_graphviz
+from tinygrad_mlp.viz.render import (
+    GRAPHVIZ_ENV,
+    PURE_PROGRAM,
+    graphviz_backend,
+    pure_program,
+    run_graphviz,
+)
+
+# the module (the package exports a function of the same name)
+render_module = importlib.import_module("tinygrad_mlp.viz.render")
 
 PURE = shutil.which(PURE_PROGRAM)
 MADE_BY_PURE = "(graphviz-pure)"  # graphviz-pure's SVG says so in its header comment
@@ -82,9 +95,25 @@ def test_the_variable_chooses_and_is_checked(monkeypatch):
         graphviz_backend()
 
 
+def test_graphviz_pure_is_found_beside_python_without_path(tmp_path, monkeypatch):
+    # a virtual environment never activated (or a Jupyter kernel started from one) has its
+    # scripts folder off PATH: graphviz-pure installed there still draws
+    beside = [sysconfig.get_path("scripts"), str(Path(sys.executable).parent)]
+    if not any(shutil.which(PURE_PROGRAM, path=folder) for folder in beside):
+        pytest.skip("graphviz-pure is not installed beside this Python")
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.delenv(GRAPHVIZ_ENV, raising=False)
+    assert shutil.which(PURE_PROGRAM) is None and pure_program() is not None
+    assert graphviz_backend() == "pure"
+    svg = render(draw_dot(expression()), tmp_path / "g.svg").read_text()
+    assert MADE_BY_PURE in svg
+
+
 def test_forcing_a_missing_graphviz_pure_says_how_to_install_it(tmp_path, monkeypatch):
     (tmp_path / "empty").mkdir()
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setattr(render_module, "pure_program", lambda: None)  # not installed anywhere
     monkeypatch.setenv(GRAPHVIZ_ENV, "pure")
     with pytest.raises(GraphvizNotFoundError, match=r'pip install "tinygrad_mlp\[draw\]"') as info:
         render(draw_dot(expression()), tmp_path / "g.svg")

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import shutil
 
 import pytest
 
 from tinygrad_mlp.viz.cli import add_graph_parser, run_graph
+
+# the module (the package exports a function of the same name)
+render_module = importlib.import_module("tinygrad_mlp.viz.render")
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
 
@@ -77,6 +81,7 @@ def test_missing_graphviz_exit_status_and_dot_output(tmp_path, monkeypatch, caps
     empty = tmp_path / "bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
+    monkeypatch.setattr(render_module, "pure_program", lambda: None)  # nor graphviz-pure
     assert run("a*b", "--set", "a=1", "b=2", "-o", str(tmp_path / "g.svg")) == 1
     assert "apt-get install graphviz" in capsys.readouterr().err
     assert run("a*b", "--set", "a=1", "b=2", "-o", str(tmp_path / "g.dot")) == 0

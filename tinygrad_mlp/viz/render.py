@@ -21,6 +21,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -135,16 +136,41 @@ def graphviz_backend() -> str:
     if choice not in ("auto", "system", "pure"):
         raise ValueError(f"{GRAPHVIZ_ENV} must be auto, system or pure, got {choice!r}")
     if choice == "pure":
-        if shutil.which(PURE_PROGRAM) is None:
+        if pure_program() is None:
             raise GraphvizNotFoundError(
                 PURE_PROGRAM, f"{GRAPHVIZ_ENV}=pure asks for graphviz-pure, which was not found on "
                 f'PATH; pip install "tinygrad_mlp[draw]" (or unset {GRAPHVIZ_ENV})')
         return "pure"
     if choice == "system" or shutil.which("dot") is not None:
         return "system"  # a missing dot is then reported when it is run
-    if shutil.which(PURE_PROGRAM) is not None:
+    if pure_program() is not None:
         return "pure"
     raise GraphvizNotFoundError("dot")
+
+
+def pure_program() -> str | None:
+    """The path of the ``graphviz-pure`` program, or None when it is not installed.
+
+    Looked for on ``PATH``, then beside this Python: in its scripts folder and the user's
+    (``pip install --user``), which a virtual environment that was never activated, or a
+    Jupyter kernel started from one, leaves off ``PATH``.
+
+    >>> pure_program() is None or pure_program().endswith(("graphviz-pure", "graphviz-pure.exe"))
+    True
+    """
+    found = shutil.which(PURE_PROGRAM)
+    if found is not None:
+        return found
+    folders = [sysconfig.get_path("scripts"), str(Path(sys.executable).parent)]
+    try:
+        folders.append(sysconfig.get_path("scripts", f"{os.name}_user"))
+    except KeyError:  # (no user scheme on this platform)
+        pass
+    for folder in dict.fromkeys(f for f in folders if f):
+        found = shutil.which(PURE_PROGRAM, path=folder)
+        if found is not None:
+            return found
+    return None
 
 
 def run_graphviz(source: str | bytes, *, engine: str = "dot", format: str = "svg",
@@ -171,7 +197,7 @@ def run_graphviz(source: str | bytes, *, engine: str = "dot", format: str = "svg
         raise GraphvizNotFoundError(
             "dot", f"graphviz-pure cannot write {wanted!r} (it writes SVG, PNG and JPEG); install "
             f"Graphviz (e.g. sudo apt-get install graphviz) for it")
-    cmd = [PURE_PROGRAM, f"-K{engine}", f"-T{format}"]
+    cmd = [pure_program() or PURE_PROGRAM, f"-K{engine}", f"-T{format}"]
     if neato_no_op:
         cmd.append(f"-n{int(neato_no_op)}")
     try:
