@@ -12,9 +12,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
-import sysconfig
-from pathlib import Path
 
 import graphviz
 import pytest
@@ -34,13 +31,15 @@ from tinygrad_mlp.viz.render import (
     PURE_PROGRAM,
     graphviz_backend,
     pure_program,
+    pure_program_beside_python,
     run_graphviz,
 )
 
 # the module (the package exports a function of the same name)
 render_module = importlib.import_module("tinygrad_mlp.viz.render")
 
-PURE = shutil.which(PURE_PROGRAM)
+# the program itself, not a wrapper script on PATH (pyenv's shims need a shell on PATH)
+PURE = pure_program_beside_python() or shutil.which(PURE_PROGRAM)
 MADE_BY_PURE = "(graphviz-pure)"  # graphviz-pure's SVG says so in its header comment
 MAGIC = {"svg": b"<?xml", "png": b"\x89PNG", "jpg": b"\xff\xd8"}
 
@@ -98,8 +97,7 @@ def test_the_variable_chooses_and_is_checked(monkeypatch):
 def test_graphviz_pure_is_found_beside_python_without_path(tmp_path, monkeypatch):
     # a virtual environment never activated (or a Jupyter kernel started from one) has its
     # scripts folder off PATH: graphviz-pure installed there still draws
-    beside = [sysconfig.get_path("scripts"), str(Path(sys.executable).parent)]
-    if not any(shutil.which(PURE_PROGRAM, path=folder) for folder in beside):
+    if pure_program_beside_python() is None:
         pytest.skip("graphviz-pure is not installed beside this Python")
     (tmp_path / "empty").mkdir()
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))

@@ -158,10 +158,19 @@ def pure_program() -> str | None:
     >>> pure_program() is None or pure_program().endswith(("graphviz-pure", "graphviz-pure.exe"))
     True
     """
-    found = shutil.which(PURE_PROGRAM)
-    if found is not None:
-        return found
-    folders = [sysconfig.get_path("scripts"), str(Path(sys.executable).parent)]
+    return shutil.which(PURE_PROGRAM) or pure_program_beside_python()
+
+
+def pure_program_beside_python() -> str | None:
+    """``graphviz-pure`` in this Python's scripts folders (its own, its base installation's
+    for a virtual environment, the user's), whatever ``PATH`` says; None when it is not there.
+
+    >>> p = pure_program_beside_python(); p is None or "graphviz-pure" in p
+    True
+    """
+    base = {"base": sys.base_prefix, "platbase": sys.base_exec_prefix}
+    folders = [sysconfig.get_path("scripts"), str(Path(sys.executable).parent),
+               sysconfig.get_path("scripts", vars=base)]
     try:
         folders.append(sysconfig.get_path("scripts", f"{os.name}_user"))
     except KeyError:  # (no user scheme on this platform)
