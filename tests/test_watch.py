@@ -264,6 +264,108 @@ def test_a_notebook_shows_the_page_in_a_sandboxed_iframe(tmp_path):
     assert ids[0] != ids[1]
 
 
+def _counting(monkeypatch, module, name: str) -> list[int]:
+    """Count the calls of ``module.name`` (as the watch imports it when it runs)."""
+    calls = []
+    original = getattr(module, name)
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return calls
+
+
+@pytest.mark.parametrize("sizes, collapse, loss, drawn", [
+    ([4, 1], "auto", "hinge", None),  # the full scalar graph
+    ([3, 3, 1], None, "mse", None),
+    ([16, 16, 1], "auto", "hinge", "neuron"),  # collapsed to neurons
+    ([3, 3, 1], "layer", "mse", "layer"),
+])
+def test_every_step_shows_what_draw_dot_and_draw_mlp_draw_though_they_run_once(
+        tmp_path, monkeypatch, sizes, collapse, loss, drawn):
+    from tinygrad_mlp.viz import architecture, computation
+
+    scenes = _counting(monkeypatch, computation, "build_scene")
+    diagrams = _counting(monkeypatch, architecture, "draw_mlp")
+    w = _watched_fit(tmp_path, model=MLP(2, sizes, seed=0), collapse=collapse, loss=loss,
+                     epochs=4, steps=6)
+    rec = w.recording
+    assert rec.collapse == drawn and len(rec.frames) == 7
+    # laid out at the first snapshot only (and a small full graph counted once, to choose)
+    assert len(diagrams) == 1 and len(scenes) == 1 + (collapse == "auto" and drawn is None)
+    assert rec.frames[0].graph != rec.frames[-1].graph  # the numbers do change
+    assert rec.frames[0].arrows != rec.frames[-1].arrows
+    loss_fn = get_loss(loss)
+    for frame in rec.frames[1:]:  # each later step, drawn afresh from its parameters
+        model = MLP(2, sizes, seed=1)
+        model.load_state_dict(frame.params)
+        model.eval()
+        sample_loss = loss_fn(model(list(rec.sample_x)), rec.sample_y)
+        sample_loss.backward()
+        scene = computation.build_scene(
+            sample_loss, computation.DrawOptions(collapse=drawn, color_by_grad=True))
+        assert frame.graph == {n.id: label_state(str(n.attrs.get("label", "")))
+                               for n in scene.nodes}
+        assert frame.arrows == arrows_of(architecture.draw_mlp(model).source)
+
+
+def test_a_graph_that_changes_shape_is_drawn_again(tmp_path, monkeypatch):
+    from tinygrad_mlp.viz import computation
+
+    mse, calls = get_loss("mse"), []
+
+    def loss(out, y):  # every other call adds a node: the graph's shape changes
+        calls.append(1)
+        return mse(out, y) * 1.0 if len(calls) % 2 else mse(out, y)
+
+    scenes = _counting(monkeypatch, computation, "build_scene")
+    w = _watched_fit(tmp_path, loss=loss, epochs=1, batch_size=None, steps=2,
+                     collapse=None)
+    assert len(w.recording.frames) == 2 and len(scenes) == 2
+    first, final = (f.graph for f in w.recording.frames)
+    assert len(first) != len(final)  # both drawn as they are
+
+
+def test_a_graph_template_reads_the_numbers_of_a_graph_of_the_same_shape_only():
+    from tinygrad_mlp import Value
+    from tinygrad_mlp.viz.computation import DrawOptions, build_scene
+    from tinygrad_mlp.viz.recording import GraphTemplate, TemplateMismatch
+
+    def graph(a: float, b: float) -> Value:
+        out = (Value(a, label="a") * Value(b, label="b")).tanh()
+        out.backward()
+        return out
+
+    def drawn(root: Value) -> dict:
+        scene = build_scene(root, DrawOptions(color_by_grad=True))
+        return {n.id: label_state(str(n.attrs.get("label", ""))) for n in scene.nodes}
+
+    first = graph(0.5, -2.0)
+    scene = build_scene(first, DrawOptions(color_by_grad=True))
+    template = GraphTemplate(first, scene, drawn(first))
+    for a, b in [(3.0, 1e-7), (-0.25, 4.0), (float("nan"), 1.0)]:
+        later = graph(a, b)
+        assert template.states(later) == drawn(later)
+    assert template.states(Value(1.0) * Value(2.0)) is None  # another shape: draw it
+    wrong = drawn(first)
+    wrong["v0"].texts[-1] = "grad 9.9999"  # not what the values say
+    with pytest.raises(TemplateMismatch, match="node v0"):
+        GraphTemplate(first, scene, wrong)
+
+
+@pytest.mark.parametrize("options", [{}, {"show_bias": True, "max_neurons": 3},
+                                     {"values_from": "grads"}])
+def test_weight_arrows_are_the_arrows_draw_mlp_draws(options):
+    from tinygrad_mlp.viz.architecture import draw_mlp, weight_arrows
+
+    model = MLP(2, [5, 4, 1], seed=0)
+    model.layers[1].W.data[0, 0] = 0.0  # a zero weight: grey and thin
+    get_loss("mse")(model(X[:5]), Y[:5]).backward()
+    assert weight_arrows(model, **options) == arrows_of(draw_mlp(model, **options).source)
+
+
 def test_label_and_source_parsing():
     state = label_state('<<TABLE BGCOLOR="#b2182b"><TR><TD><FONT COLOR="white"><I>a</I>'
                         '</FONT></TD><TD><FONT COLOR="white">grad &#45;1.5</FONT></TD></TR>'

@@ -19,6 +19,12 @@ last update.  When training ends —
 all epochs done, stopped early, or stopped by a non-finite loss — :mod:`tinygrad_mlp.viz.live`
 writes the page, which says why training stopped.
 
+The graph and the diagram are drawn once, at the first snapshot: their shape is the same at
+every step.  Later snapshots read only their numbers and colours, through a
+:class:`~tinygrad_mlp.viz.recording.GraphTemplate` and
+:func:`~tinygrad_mlp.viz.architecture.weight_arrows`, which give what the drawing functions
+would (a graph whose shape changed is drawn again).
+
 >>> from tinygrad_mlp import MLP
 >>> from tinygrad_mlp.data import make_moons
 >>> from tinygrad_mlp.train import fit
@@ -42,7 +48,14 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_mlp.viz.recording import Recording, Snapshot, arrows_of, label_state
+from tinygrad_mlp.viz.recording import (
+    GraphTemplate,
+    Recording,
+    Snapshot,
+    TemplateMismatch,
+    arrows_of,
+    label_state,
+)
 
 __all__ = ["Watch", "as_watch", "DEFAULT_STEPS", "FULL_GRAPH_LIMIT", "DEFAULT_GRID",
            "MAX_POINTS"]
@@ -110,6 +123,9 @@ class Watch:
         self._loss_fn: Callable[..., Any] | None = None
         self._threshold: float | None = None
         self._grid_points: np.ndarray | None = None
+        # drawn once, at the first snapshot; later steps only read their numbers through these
+        self._template: GraphTemplate | None = None
+        self._arrows_fast = False
 
     def __repr__(self) -> str:
         return f"Watch({str(self.path)!r}, sample={self.sample}, steps={self.steps})"
@@ -123,6 +139,7 @@ class Watch:
                              f"have {len(X)} samples")
         rec = self.recording = Recording()
         self.written = None
+        self._template, self._arrows_fast = None, False
         index = _near_another_class(X, y) if self.sample == "auto" else self.sample
         self._model, self._loss_fn, self._threshold = model, loss_fn, threshold
         rec.epochs, rec.steps_per_epoch = epochs, steps_per_epoch
@@ -270,12 +287,23 @@ class Watch:
         snap.sample_loss = float(sample_loss.data)
         snap.sample_grads = {name: np.array(p.grad, dtype=float, copy=True)
                              for name, p in model.named_parameters()}
+        if self._template is not None:  # the graph's shape is the first snapshot's: no drawing
+            states = self._template.states(sample_loss)
+            if states is not None:
+                snap.graph = states
+                return
         if rec.collapse is None and not rec.frames:
             rec.collapse = self._choose_collapse(sample_loss)
-        scene = build_scene(sample_loss, DrawOptions(collapse=rec.collapse, color_by_grad=True))
+        opts = DrawOptions(collapse=rec.collapse, color_by_grad=True)
+        scene = build_scene(sample_loss, opts)
         snap.graph = {n.id: label_state(str(n.attrs.get("label", ""))) for n in scene.nodes}
         if rec.graph_drawing is None:
             rec.graph_drawing = scene.to_drawing()
+            try:
+                self._template = GraphTemplate(sample_loss, scene, snap.graph,
+                                               precision=opts.precision)
+            except TemplateMismatch:
+                self._template = None  # every snapshot draws its graph: slower, the same page
 
     def _choose_collapse(self, root: Any) -> str | None:
         from tinygrad_mlp.viz.computation import DrawOptions, build_scene
@@ -290,12 +318,15 @@ class Watch:
         return None if full.size <= FULL_GRAPH_LIMIT else "neuron"
 
     def _draw_network(self, snap: Snapshot) -> None:
-        from tinygrad_mlp.viz.architecture import draw_mlp
+        from tinygrad_mlp.viz.architecture import draw_mlp, weight_arrows
 
         rec = self._recording()
         if rec.network_drawing is None and rec.frames:
             return
         try:
+            if self._arrows_fast:  # laid out once: only the arrows' colours and widths change
+                snap.arrows = weight_arrows(self._model)
+                return
             drawing = draw_mlp(self._model)
         except (TypeError, ValueError) as e:
             if not rec.frames:
@@ -304,6 +335,7 @@ class Watch:
         snap.arrows = arrows_of(drawing.source)
         if rec.network_drawing is None:
             rec.network_drawing = drawing
+            self._arrows_fast = weight_arrows(self._model) == snap.arrows
 
     def _grid_bytes(self) -> bytes | None:
         from tinygrad_mlp.train import predict

@@ -26,7 +26,7 @@ from tinygrad_mlp.viz import colors, labels
 from tinygrad_mlp.viz.computation import plain_grad
 from tinygrad_mlp.viz.render import Drawing
 
-__all__ = ["draw_mlp", "EDGE_LABEL_LIMIT"]
+__all__ = ["draw_mlp", "weight_arrows", "EDGE_LABEL_LIMIT"]
 
 # weights are labelled by default while no two neighbouring columns have more arrows between
 # them than this: 4 x 4 neurons, or 4 inputs and x_0 = 1 to 4 neurons
@@ -217,12 +217,9 @@ def draw_mlp(
     2
     """
     labels.check_notation(notation)
-    if values_from not in ("weights", "grads"):
-        raise ValueError(f"values_from must be 'weights' or 'grads', got {values_from!r}")
+    _check_view(values_from, max_neurons)
     if edge_labels not in (None, "notation", "values", "none"):
         raise ValueError(f"edge_labels must be None, 'notation', 'values' or 'none', got {edge_labels!r}")
-    if not isinstance(max_neurons, int) or max_neurons < 2:
-        raise ValueError(f"max_neurons must be an int of at least 2, got {max_neurons!r}")
     if not isinstance(legend, bool):
         raise TypeError(f"legend must be True or False, got {legend!r}")
     if label_weights is not None and edge_labels == "none":
@@ -232,28 +229,7 @@ def draw_mlp(
         warnings.warn("every gradient is zero: call backward() on a loss before drawing "
                       "values_from='grads'", stacklevel=2)
 
-    sizes = [layers[0].W.shape[1]] + [v.W.shape[0] for v in layers]
-    columns = [_shown(n, max_neurons) for n in sizes]
-    rows_of: list[list[tuple[str, int | None]]] = []
-    for c, shown in enumerate(columns):
-        rows: list[tuple[str, int | None]] = []
-        if show_bias and c < len(columns) - 1:
-            rows.append(("bias", 0))
-        rows += [("unit", k) if k is not None else ("gap", None) for k in shown]
-        rows_of.append(rows)
-
-    # one arrow per weight drawn: shown sources (+ bias unit) times shown targets, per layer
-    arrows: list[_Arrow] = []
-    for c, v in enumerate(layers):
-        for kind, k in rows_of[c]:
-            if kind == "gap":
-                continue
-            for j in columns[c + 1]:
-                if j is None:
-                    continue
-                w = v.b[j - 1] if kind == "bias" else v.W[j - 1, k - 1]
-                arrows.append(_Arrow(_unit_id(c, kind, k), _unit_id(c + 1, "unit", j), c, v.number,
-                                     j, 0 if kind == "bias" else k, float(w)))
+    sizes, columns, rows_of, arrows = _units_and_arrows(layers, max_neurons, show_bias)
 
     chosen = None if label_weights is None else _check_label_weights(label_weights, arrows, show_bias)
     automatic = edge_labels is None and chosen is None
@@ -335,14 +311,14 @@ def draw_mlp(
             g.node(f"f{c}", label=f"<<I>{labels.html_text(act)}</I>>" if notation == "html"
                    else labels.dot_text(act), shape="plaintext", fontcolor="#555555", pos=pin(f"f{c}"))
 
-    biggest = max((abs(a.value) for a in arrows if np.isfinite(a.value)), default=0.0) or 1.0
+    biggest = _biggest(arrows)
     faded_set = set(faded)
     # the faded arrows first, so that the chosen ones are drawn on top of them
     for i in sorted(range(len(arrows)), key=lambda i: i not in faded_set):
         a = arrows[i]
-        color = colors.sign_color(a.value) if np.isfinite(a.value) else colors.NONFINITE_COLOR
+        color, width = _arrow_style(a.value, biggest)
         g.edge(a.src, a.dst, color=color + _FADE if i in faded_set else color,
-               penwidth=f"{_width(a.value, biggest):.2f}", arrowsize="0.6", tooltip=_tooltip(a))
+               penwidth=width, arrowsize="0.6", tooltip=_tooltip(a))
     for i in labelled:
         a = arrows[i]
         x, y = spots[i]
@@ -356,6 +332,79 @@ def draw_mlp(
                                        any(v.dropout for v in layers)), shape="plaintext",
                fontsize=str(_LEGEND_FONTSIZE), pos=pin("legend"))
     return g
+
+
+def weight_arrows(
+    model: Any, *, show_bias: bool = False, values_from: str = "weights", max_neurons: int = 8,
+) -> list[tuple[str, str, str, float]]:
+    """``(tail, head, colour, width)`` of each weight's arrow, as :func:`draw_mlp` draws it with
+    the same options (and no ``label_weights``), in the same order — without laying the diagram
+    out.  ``tail`` and ``head`` are the ids of the units in the DOT source, ``colour`` the
+    arrow's colour and ``width`` its pen width in points: what changes in the diagram when only
+    the weights change.
+
+    >>> from tinygrad_mlp import MLP
+    >>> model = MLP(2, [3, 1], seed=0)
+    >>> arrows = weight_arrows(model)
+    >>> len(arrows), arrows[:2]
+    (9, [('x1', 'a1_1', '#2166ac', 1.11), ('x1', 'a1_2', '#2166ac', 4.0)])
+    >>> 'x1 -> a1_1 [arrowsize=0.6 color="#2166ac" penwidth=1.11' in draw_mlp(model).source
+    True
+    """
+    _check_view(values_from, max_neurons)
+    *_, arrows = _units_and_arrows(_layers_of(model, values_from), max_neurons, show_bias)
+    biggest = _biggest(arrows)
+    out = []
+    for a in arrows:
+        color, width = _arrow_style(a.value, biggest)
+        out.append((a.src, a.dst, color, float(width)))
+    return out
+
+
+def _check_view(values_from: str, max_neurons: int) -> None:
+    if values_from not in ("weights", "grads"):
+        raise ValueError(f"values_from must be 'weights' or 'grads', got {values_from!r}")
+    if not isinstance(max_neurons, int) or max_neurons < 2:
+        raise ValueError(f"max_neurons must be an int of at least 2, got {max_neurons!r}")
+
+
+def _units_and_arrows(
+    layers: list[_LayerView], max_neurons: int, show_bias: bool,
+) -> tuple[list[int], list[list[int | None]], list[list[tuple[str, int | None]]], list[_Arrow]]:
+    """The units of each column (as sizes, shown units and rows) and one arrow per weight drawn:
+    shown sources (and the bias unit) times shown targets, layer by layer."""
+    sizes = [layers[0].W.shape[1]] + [v.W.shape[0] for v in layers]
+    columns = [_shown(n, max_neurons) for n in sizes]
+    rows_of: list[list[tuple[str, int | None]]] = []
+    for c, shown in enumerate(columns):
+        rows: list[tuple[str, int | None]] = []
+        if show_bias and c < len(columns) - 1:
+            rows.append(("bias", 0))
+        rows += [("unit", k) if k is not None else ("gap", None) for k in shown]
+        rows_of.append(rows)
+    arrows: list[_Arrow] = []
+    for c, v in enumerate(layers):
+        for kind, k in rows_of[c]:
+            if kind == "gap":
+                continue
+            for j in columns[c + 1]:
+                if j is None:
+                    continue
+                w = v.b[j - 1] if kind == "bias" else v.W[j - 1, k - 1]
+                arrows.append(_Arrow(_unit_id(c, kind, k), _unit_id(c + 1, "unit", j), c, v.number,
+                                     j, 0 if kind == "bias" else k, float(w)))
+    return sizes, columns, rows_of, arrows
+
+
+def _biggest(arrows: list[_Arrow]) -> float:
+    """The largest finite ``|value|`` of the arrows (1 when there is none): the widest arrow."""
+    return max((abs(a.value) for a in arrows if np.isfinite(a.value)), default=0.0) or 1.0
+
+
+def _arrow_style(value: float, biggest: float) -> tuple[str, str]:
+    """An arrow's colour (by sign; non-finite values stand out) and pen width (DOT text)."""
+    color = colors.sign_color(value) if np.isfinite(value) else colors.NONFINITE_COLOR
+    return color, f"{_width(value, biggest):.2f}"
 
 
 def _weight_label(
