@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from tinygrad_mlp.files import write_atomic
 from tinygrad_mlp.viz import labels
 from tinygrad_mlp.viz.colors import HIGHLIGHT_COLOR
 from tinygrad_mlp.viz.frames import Frame
@@ -209,7 +210,7 @@ class Animation:
         """Write the page to ``path`` (its folder is made if missing); returns the path."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.html(), encoding="utf-8")
+        write_atomic(path, self.html())
         return path
 
     def _repr_html_(self) -> str:

@@ -143,7 +143,8 @@ SCRIPT = """
 })();
 """
 
-PAGE = """<!DOCTYPE html>
+# the top of both pages: title, style and the model's line
+_TOP = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -154,7 +155,9 @@ PAGE = """<!DOCTYPE html>
 <body>
 <h1>{title}</h1>
 <p class="tg-meta">{model}</p>
-{notes}
+"""
+
+PAGE = _TOP + """{notes}
 <div id="tg-controls">
 <button id="tg-prev" type="button" title="previous step (left arrow)">&#9664;</button>
 <button id="tg-play" type="button" title="play / pause (space)">play</button>
@@ -178,18 +181,7 @@ PAGE = """<!DOCTYPE html>
 """
 
 # a run that took no step (``epochs=0``): nothing to replay, and the page says so
-EMPTY_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>{style}</style>
-</head>
-<body>
-<h1>{title}</h1>
-<p class="tg-meta">{model}</p>
-<p class="tg-stop" id="tg-empty">{message}</p>
+EMPTY_PAGE = _TOP + """<p class="tg-stop" id="tg-empty">{message}</p>
 {notes}
 </body>
 </html>
