@@ -219,3 +219,12 @@ def test_a_dropout_without_a_probability_is_refused():
     model.layers[0].dropout.p = 1.5
     with pytest.raises(ValueError, match=r"layer 1: its dropout should have a probability p in \[0, 1\)"):
         draw_mlp(model)
+
+
+def test_units_with_two_digit_indices_get_a_smaller_font_to_fit_their_circle():
+    source = draw_mlp(MLP(64, [32, 16, 10], seed=0)).source
+    lines = {line.split()[0]: line for line in source.splitlines() if "shape=circle" in line}
+    assert "fontsize=11" in lines["a1_29"] and "fontsize=11" in lines["a1_1"]  # the whole column
+    assert "fontsize=11" in lines["a3_10"] and "fontsize" not in lines["x64"]
+    small = draw_mlp(MLP(3, [4, 4, 1], seed=0)).source
+    assert not any("fontsize" in line for line in small.splitlines() if "shape=circle" in line)

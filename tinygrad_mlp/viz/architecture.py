@@ -39,6 +39,7 @@ _LEGEND_FONTSIZE = 12
 _LEGEND_ROW = 0.3  # the height of a row of the legend, inches
 _DROPOUT_FONTSIZE = 13  # the dropout line under a heading
 _RADIUS = 0.31  # of a unit's circle, inches
+_NARROW_FONTSIZE = 11  # the units of a column with two-digit indices (a⁽¹⁾₃₂), to fit the circle
 _PAD = 0.04  # between a label and another label or a text, inches
 _NODE_PAD = 0.1  # between a label and a unit's circle: a stub of the arrow stays visible
 _CLEAR = 0.03  # between a label and another arrow, inches
@@ -279,6 +280,8 @@ def draw_mlp(
 
     for c, rows in enumerate(rows_of):
         dropout = layers[c].dropout if c < len(layers) else 0.0  # of this column's units
+        # a⁽ˡ⁾ with a two-digit subscript is wider than its circle at the default size
+        narrow = c > 0 and max((k for kind, k in rows if kind == "unit"), default=0) >= 10
         for kind, k in rows:
             nid = _unit_id(c, kind, k)
             if kind == "gap":
@@ -291,6 +294,8 @@ def draw_mlp(
                 sym = (labels.symbol("x", None, (k,), notation) if c == 0
                        else labels.symbol("a", c, (k,), notation))
                 attrs = {"shape": "circle", "fixedsize": "true", "width": f"{2 * _RADIUS:g}"}
+                if narrow:
+                    attrs["fontsize"] = str(_NARROW_FONTSIZE)
                 style = (["filled"] if c == 0 else []) + (["dashed"] if dropout else [])
                 if c == 0:
                     attrs.update(fillcolor="#eeeeee")
