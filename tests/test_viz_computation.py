@@ -82,7 +82,7 @@ def test_snapshot_of_a_small_graph():
         \tv0 [label="{ a | data 2.0000 | grad -3.0000 }" shape=record tooltip="a = 2.0000, grad -3.0000"]
         \tv1 [label="{ b | data -3.0000 | grad 2.0000 }" shape=record tooltip="b = -3.0000, grad 2.0000"]
         \tv2 [label="{ e | data -6.0000 | grad 1.0000 }" shape=record tooltip="e = -6.0000, grad 1.0000"]
-        \to2 [label="*" height=0.4 margin="0.05,0.03" shape=ellipse tooltip="*: a * b = -6.0000" width=0.4]
+        \to2 [label="*" height=0.4 margin="0.05,0.03" shape=ellipse tooltip="*: a·b = -6.0000" width=0.4]
         \tv3 [label="{ c | data 10.0000 | grad 1.0000 }" shape=record tooltip="c = 10.0000, grad 1.0000"]
         \tv4 [label="{ d | data 4.0000 | grad 1.0000 }" shape=record tooltip="d = 4.0000, grad 1.0000"]
         \to4 [label="+" height=0.4 margin="0.05,0.03" shape=ellipse tooltip="+: e + c = 4.0000" width=0.4]
@@ -640,7 +640,7 @@ def test_tooltips_of_a_model_graph_name_values_in_the_notation():
     shown = hover_texts(svg_of(draw_dot(y, title="one sample")))
     assert f"w⁽¹⁾₂₁ = {w.data:.4f}, grad {w.grad:.4f}" in shown["node"]
     assert "x₁ = 0.5000 (no gradient)" in shown["node"]
-    assert f"*: w⁽¹⁾₂₁ * x₁ = {w.data * 0.5:.4f}" in shown["node"]
+    assert f"*: w⁽¹⁾₂₁·x₁ = {w.data * 0.5:.4f}" in shown["node"]
     assert "x₁ → *" in shown["edge"] and "+ → z⁽¹⁾₂" in shown["edge"]
     assert "layer 1 · neuron 2" in shown["cluster"] and "inputs" in shown["cluster"]
     assert shown["graph"] == ["one sample"]
@@ -654,9 +654,9 @@ def test_tooltip_of_an_expression_writes_out_unnamed_values():
     y = (x * x - 1).tanh()
     y.backward()
     shown = hover_texts(svg_of(draw_dot(y)))
-    assert f"x * x = 4.0000, grad {1 - y.data ** 2:.4f}" in shown["node"]
+    assert f"x·x = 4.0000, grad {1 - y.data ** 2:.4f}" in shown["node"]
     assert "constant = 1.0000 (no gradient)" in shown["node"]
-    assert any(t.startswith("tanh((x * x) - 1.0000) = ") for t in shown["node"])
+    assert any(t.startswith("tanh(x·x - 1) = ") for t in shown["node"])
     assert shown["graph"] == [" "]
 
 
@@ -691,3 +691,99 @@ def test_many_weights_stay_beside_their_products_without_a_cluster_each(monkeypa
     for w in (n for n in y.graph() if n.role == "weight" and n.ndim == 0):
         (product,) = [c for c in y.graph() if w in c.parents]
         assert pos[ids[w]][0] == pytest.approx(pos[f"o{ids[product][1:]}"][0])  # same rank
+
+
+def neuron_terms(y, bias: str) -> dict[tuple, list[str]]:
+    """Per neuron, the drawn ids of its bias and products, in the order they enter its sum."""
+    from tinygrad_mlp.viz.structure import analyze
+
+    graph = y.graph()
+    owner = analyze(graph).owner
+    ids = {n: f"v{i}" for i, n in enumerate(graph)}
+    out: dict[tuple, list[tuple]] = {}
+    for n in graph:
+        is_product = n.op == "*" and any(p.role == "weight" for p in n.parents)
+        if not (is_product or n.role == "bias" and n.ndim == 0):
+            continue
+        (total,) = [c for c in graph if n in c.parents]
+        neuron = owner[n]
+        drawn = f"p{ids[n][1:]}" if n.role == "bias" and bias == "w0" else ids[n]
+        out.setdefault(neuron, []).append((graph.index(total), total.parents.index(n), drawn))
+    return {k: [d for *_, d in sorted(v)] for k, v in out.items()}
+
+
+def across(pos: dict, rankdir: str):
+    """Sort key along a rank: top to bottom in LR, left to right in TB."""
+    return (lambda i: -pos[i][1]) if rankdir == "LR" else (lambda i: pos[i][0])
+
+
+def neuron_and_mlp():
+    from tinygrad_mlp import Neuron
+
+    y1 = Neuron(2, activation="tanh", seed=0)([1.5, -0.5])
+    y2 = MLP(2, [3, 1], seed=0)([0.5, -1.0])
+    for y in (y1, y2):
+        y.backward()
+    return [y1, y2]
+
+
+@needs_dot
+@pytest.mark.parametrize("rankdir", ["LR", "TB"])
+def test_bias_w0_puts_x0_and_its_product_first(rankdir):
+    for y in neuron_and_mlp():
+        pos = positions(draw_dot(y, bias="w0", rankdir=rankdir))
+        key = across(pos, rankdir)
+        ids = scalar_ids(y)
+        inputs = ["x0_l1_0"] + [ids[n] for n in sorted((n for n in y.graph()
+                                                          if n.role == "input"),
+                                                         key=lambda n: n.index)]
+        assert sorted(inputs, key=key) == inputs  # x0, x1, x2
+        for neuron, terms in neuron_terms(y, "w0").items():
+            assert terms[0].startswith("p")  # w_j0·x_0 enters the sum first...
+            assert sorted(terms, key=key) == terms, neuron  # ...and is drawn first
+        if len(y.graph()) > 20:  # the MLP: a^(1)_0 = 1 above (left of) a^(1)_1
+            a1 = next(n for n in y.graph() if n.role == "activation" and n.index == (1, 1))
+            assert key("x0_l2_0") < key(ids[a1])
+
+
+@needs_dot
+@pytest.mark.parametrize("rankdir", ["LR", "TB"])
+def test_terms_are_stacked_as_they_enter_the_sum_so_no_arrows_cross(rankdir):
+    for y in neuron_and_mlp():
+        pos = positions(draw_dot(y, rankdir=rankdir))
+        key = across(pos, rankdir)
+        for neuron, terms in neuron_terms(y, "b").items():
+            drawn = sorted(terms, key=key)
+            # the first + adds the first two terms (in either order, side by side), each
+            # later + one more: its arrow never crosses another on the way into the chain
+            assert set(drawn[:2]) == set(terms[:2]) and drawn[2:] == terms[2:], neuron
+
+
+@needs_dot
+@pytest.mark.parametrize("rankdir", ["LR", "TB"])
+def test_collapsed_column_headings_are_on_one_level(rankdir):
+    wide = MLP(2, [16, 16, 1], seed=0)([0.5, -1.0])
+    deep = MLP(2, [3, 3, 3, 3, 3, 1], activation="sigmoid", seed=1)([3.0, -2.0])
+    deep = (deep - 1.0) * (deep - 1.0)
+    for y in (wide, deep):
+        y.backward()
+        pos = positions(draw_dot(y, collapse="neuron", color_by_grad=True, rankdir=rankdir))
+        heads = [pos[h] for h in sorted(h for h in pos if re.fullmatch(r"h\d+", h))]
+        assert len(heads) >= 4  # inputs, layer 1, layer 2, layer 3...
+        level = [p[1] if rankdir == "LR" else p[0] for p in heads]
+        assert max(level) - min(level) < 0.01, level  # inches
+
+
+@needs_dot
+def test_tooltips_and_captions_name_an_unnamed_node_alike():
+    from tinygrad_mlp.viz import backward_frames
+
+    y = MLP(2, [3, 1], seed=0)([0.5, -1.0])
+    y.backward()
+    partial = y.parents[0]  # b⁽²⁾₁ + w⁽²⁾₁₁·a⁽¹⁾₁ + w⁽²⁾₁₂·a⁽¹⁾₂, unnamed
+    name = "b⁽²⁾₁ + w⁽²⁾₁₁·a⁽¹⁾₁ + w⁽²⁾₁₂·a⁽¹⁾₂"
+    shown = hover_texts(svg_of(draw_dot(y)))
+    assert f"{name} = {partial.data:.4f}, grad {partial.grad:.4f}" in shown["node"]
+    assert f"+: {name} = {partial.data:.4f}" in shown["node"]
+    frame = next(f for f in backward_frames(y) if f.node is partial)
+    assert f"∂z⁽²⁾₁/∂({name}) = " in frame.caption

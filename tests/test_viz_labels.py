@@ -113,3 +113,24 @@ def test_user_text_is_cut_made_printable_and_encodable():
     assert labels.safe_text("a\nb\x07c\ud800") == "a b\ufffdc\ufffd"
     assert labels.safe_text("abcdef", max_chars=4) == "abc…"
     assert labels.safe_text("short") == "short"
+
+
+def test_expression_writes_an_unnamed_node_as_a_formula():
+    from tinygrad_mlp import MLP, Value
+    from tinygrad_mlp.viz.labels import expression
+
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    assert expression(a * b + 1) == "a·b + 1"
+    assert expression((a + b) * a) == "(a + b)·a"
+    assert expression(a - (b - 1)) == "a - (b - 1)"
+    assert expression(a - -1.0) == "a - (-1)"  # a negative constant is bracketed
+    assert expression(Value(0.5, requires_grad=False) * a) == "0.5·a"  # a constant
+    assert expression(Value(0.5) * a) == "(value 0.5000)·a"  # an unnamed parameter
+    long = a
+    for _ in range(20):
+        long = long * b + a
+    assert len(expression(long)) <= 60 and "…" in expression(long)
+    y = MLP(2, [3, 1], seed=0)([0.5, -1.0])
+    assert expression(y) == "b⁽²⁾₁ + w⁽²⁾₁₁·a⁽¹⁾₁ + w⁽²⁾₁₂·a⁽¹⁾₂ + w⁽²⁾₁₃·a⁽¹⁾₃"
+    assert expression(y, bias="w0").startswith("w⁽²⁾₁₀ + ")
+    assert expression(y, model_aware=False).startswith("b(2)_1 + ")  # default labels

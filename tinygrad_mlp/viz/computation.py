@@ -100,6 +100,8 @@ class SceneNode:
     id: str
     attrs: dict[str, Any]
     cluster: tuple | None = None
+    # written before the clusters beside it: dot then tries it first (above them in LR)
+    first: bool = False
 
 
 @dataclass
@@ -145,7 +147,10 @@ class Scene:
             entries.setdefault(n.cluster, []).append(("node", n))
 
         def fill(container: graphviz.Digraph, key: tuple | None) -> None:
-            for kind, item in entries.get(key, []):
+            items = entries.get(key, [])
+            items = ([e for e in items if e[0] == "node" and e[1].first]
+                     + [e for e in items if e[0] != "node" or not e[1].first])
+            for kind, item in items:
                 if kind == "node":
                     container.node(item.id, **item.attrs)
                 else:
@@ -366,6 +371,8 @@ class _Builder:
         self.out_id: dict[Value, str] = {}
         self.in_id: dict[Value, str] = {}
         self.bias_inputs: dict[str, tuple[int, int]] = {}  # x0 node -> (layer, call)
+        # bias="w0": bias -> (its box w_j0, its *, the product w_j0·x_0)
+        self.bias_products: dict[Value, tuple[str, str, str]] = {}
         self.short: dict[str, str] = {}  # node id -> a short name, for the edges' tooltips
         for n in visible:
             self._add_value(n)
@@ -375,9 +382,17 @@ class _Builder:
             self._add_bias_inputs(visible)
         self._add_edges(visible)
         if s.is_model and not collapse:
-            self._layers_in_order()
+            self.ranked_terms: set[str] = set()  # biases that their products' rank places
+            self.first: list[str] = []  # nodes written first in their cluster, in this order
             if o.use_tables:  # dot loses flat edges between records ("lost edge")
+                self._terms_in_order(visible)
+            self._layers_in_order()
+            if o.use_tables:
                 self._weights_beside_products(visible)
+                # dot starts from the order of the source and keeps it where no crossing is
+                # saved: a cluster's nodes come in the order they are to be drawn
+                rank = {node_id: i for i, node_id in enumerate(self.first)}
+                scene.nodes.sort(key=lambda node: rank.get(node.id, len(rank)))
         if o.color_by_order:
             label = colors.order_legend_label([n.derivative_order for n in visible])
             scene.nodes.append(SceneNode("legend", {"shape": "plain", "label": label,
@@ -412,9 +427,14 @@ class _Builder:
             key = self._cluster_key(n)
             if n.role == "input" and key in scene.clusters:
                 inputs.setdefault(key, []).append((tuple(n.index or ()), node_id))
+        for x0, (layer, k) in self.bias_inputs.items():
+            if layer == 1 and ("in", k) in scene.clusters:
+                inputs.setdefault(("in", k), []).append(((), x0))  # x_0 = 1 first, as written
         for key, items in inputs.items():
             if self.opts.use_tables:  # dot loses flat edges between records ("lost edge")
-                self._in_order(key, [node_id for _, node_id in sorted(items)])
+                ids = [node_id for _, node_id in sorted(items)]
+                self._in_order(key, ids)
+                self.first.extend(ids)
         for (layer, _, k), n in sorted(s.outputs.items()):
             node_id = self.out_id.get(n)
             if node_id is not None and (layer, k) not in stage:
@@ -423,7 +443,7 @@ class _Builder:
             stage.setdefault((layer - 1, k), []).append(x0)
         for n in scene.nodes:
             key = n.cluster
-            if key is None or key[0] != "neuron" or n.id in heads:
+            if key is None or key[0] != "neuron" or n.id in heads or n.id in self.ranked_terms:
                 continue
             for tail in stage.get((key[1] - 1, key[3]), ()):
                 if tail != n.id:
@@ -470,6 +490,9 @@ class _Builder:
                 scene.body.append(f"{{rank=same; {self.out_id[n]}; {self.in_id[users[0]]}}}")
                 scene.graph_attrs["newrank"] = "true"
                 continue
+            if n in self.bias_products and key in scene.clusters:
+                found.insert(0, (key, *self.bias_products[n]))  # w_j0 · x_0 comes first
+                continue
             if n.role != "weight":
                 continue
             if (len(users) == 1 and s.owner.get(users[0]) == s.owner[n]
@@ -490,10 +513,42 @@ class _Builder:
                 scene.clusters[key].body.append(rank)
             same.setdefault(key, []).append((op, product))
         for pairs in same.values():
+            if all(product in self.ranked_terms for _, product in pairs):
+                continue  # the products share a rank already, and so do their pairs
             # the first product's value follows every pair: all pairs on the neuron's first rank
             first = pairs[0][1]
             for op, _ in pairs[1:]:
                 scene.edges.append(SceneEdge(op, first, {"style": "invis"}))
+
+    def _terms_in_order(self, visible: list[Value]) -> None:
+        """Stack each neuron's terms (its bias and its products) in the order they enter its sum.
+
+        ``b + w1·x1 + w2·x2`` adds the bias and the first product first: with the bias on top
+        (``w_j0·x_0`` for ``bias="w0"``), each partial sum's two operands are neighbours and no
+        arrow crosses another on its way into the chain of ``+``.
+        """
+        s = self.structure
+        terms: dict[tuple, list[tuple[int, int, str]]] = {}
+        for n in visible:
+            key = self._cluster_key(n)
+            if key is None or key[0] != "neuron" or n not in self.out_id:
+                continue
+            is_product = n.op == "*" and any(p.role == "weight" for p in n.parents)
+            if not (is_product or n.role == "bias"):
+                continue
+            sums = [c for c in s.consumers.get(n, ()) if s.owner.get(c) == s.owner[n]
+                    and c.op == "+"]
+            if len(sums) == 1:  # feeds the neuron's chain of sums once
+                c = sums[0]
+                terms.setdefault(key, []).append((self.pos[c], c.parents.index(n), self.out_id[n]))
+        for key, items in terms.items():
+            ids = [node_id for *_, node_id in sorted(items)]
+            if len(ids) > 1:
+                # the rank of the products places the bias: an invisible edge from the previous
+                # stage would pull it a rank off, and dot then breaks the order
+                self.ranked_terms.update(ids)
+            self._in_order(key, ids)
+            self.first.extend(ids)
 
     def _title(self, title: str) -> str:
         if self.opts.use_tables:
@@ -583,44 +638,12 @@ class _Builder:
 
     # ------------------------------------------------------------------ tooltips
     def short_name(self, n: Value) -> str:
-        """The node's name, or its operation and operands for an unnamed node (plain text)."""
-        name = self.name_of(n, "unicode")
-        if name:
-            return name
-        if not n.parents:
-            return self.constant(n)
-        return self.expression(n)
+        """The node's name, else its operation and operands (an unnamed constant: its value)."""
+        return self.name_of(n, "unicode") or self.expression(n)
 
-    def constant(self, n: Value) -> str:
-        """An unnamed leaf by its value: ``3.0000``, or ``array(4, 2)``."""
-        return self.num(n.data) if n.ndim == 0 else f"array{n.shape}"
-
-    def expression(self, n: Value, depth: int = 3) -> str:
-        """``n`` as its operation applied to its operands: ``w⁽¹⁾₁₁ * x₁``, ``tanh(z⁽¹⁾₁)``.
-
-        Unnamed operands are written out in turn, ``depth`` levels deep, then as ``…``.
-        """
-        fn = n.function
-        op = (fn.label(n) if fn is not None else "") or n.op or "?"
-        call = op[:1].isalpha() or op[:1] == "_" or len(n.parents) > 2
-
-        def operand(p: Value) -> str:
-            name = self.name_of(p, "unicode")
-            if name:
-                return name
-            if not p.parents:
-                return self.constant(p)
-            if depth <= 1:
-                return "…"
-            inner = self.expression(p, depth - 1)
-            return inner if call or " " not in inner else f"({inner})"
-
-        args = [operand(p) for p in n.parents]
-        if call or not args:
-            return f"{op}({', '.join(args)})"
-        if len(args) == 2:
-            return f"{args[0]} {op} {args[1]}"
-        return f"{args[0]}{op}" if op.startswith("**") else f"{op}{args[0]}"
+    def expression(self, n: Value) -> str:
+        """``n`` as its operation on its operands, ``w⁽¹⁾₁₁·x₁``, as a caption writes it."""
+        return labels.expression(n, model_aware=self.opts.model_aware, bias=self.opts.bias)
 
     def describe(self, n: Value, grad: Any) -> str:
         """A value's tooltip: ``w⁽¹⁾₂₁ = 0.5243, grad 0.2643``."""
@@ -688,7 +711,9 @@ class _Builder:
                          else labels.symbol("a", layer - 1, (0,), "unicode"))
                 attrs["tooltip"] = _tooltip(f"{plain} = 1, the constant input of the biases")
                 self.short[x0] = plain
-                scene.nodes.append(SceneNode(x0, attrs, cluster))
+                # a^(l-1)_0 goes above a^(l-1)_1, as x_0 above x_1 (records: dot's order is best)
+                scene.nodes.append(SceneNode(x0, attrs, cluster,
+                                             first=cluster is None and o.use_tables))
             i = self.pos[n]
             pid, poid = f"p{i}", f"po{i}"
             w = labels.role_symbol("bias", n.index, o.notation, bias="w0") + self.call_suffix(n)
@@ -707,13 +732,14 @@ class _Builder:
                                         + (f", grad {self.num(grad)}" if grad is not None and shown
                                            else ""))
             op = self.op_attrs("*")
-            op["tooltip"] = _tooltip(f"*: {w_plain} * {x_plain}")
+            op["tooltip"] = _tooltip(f"*: {w_plain}·{x_plain}")
             self.short[poid], self.short[pid] = "*", f"{w_plain}·{x_plain}"
             scene.nodes.append(SceneNode(poid, op, cluster))
             scene.nodes.append(SceneNode(pid, attrs, cluster))
             scene.edges.append(SceneEdge(self.out_id[n], poid))
             scene.edges.append(SceneEdge(x0, poid))
             scene.edges.append(SceneEdge(poid, pid))
+            self.bias_products[n] = (self.out_id[n], poid, pid)
             self.out_id[n] = pid
 
     # ------------------------------------------------------------------ collapse
@@ -847,7 +873,7 @@ class _Builder:
         self.out_id[end] = gid
 
     def _keep_neuron_order(self, order: dict[tuple, str]) -> None:
-        """Neurons 1, 2, 3 top to bottom under a heading per layer.
+        """Neurons 1, 2, 3 top to bottom under a heading per layer, the headings on one level.
 
         One rank per layer, chained by invisible edges.  (Clusters would let ``dot`` reorder
         the neurons, so the layer's name is a heading node instead of a cluster label.)
@@ -856,6 +882,11 @@ class _Builder:
         by_layer: dict[int, list[tuple[int, str]]] = {}
         for (_, (layer, j)), gid in order.items():
             by_layer.setdefault(layer, []).append((j, gid))
+        heads = [f"h{layer}" for layer in sorted(by_layer)]
+        for a, b in zip(heads, heads[1:]):
+            # a heavy invisible edge between neighbouring headings: dot draws it straight, so
+            # the headings are on one level however tall each column is
+            self.scene.edges.append(SceneEdge(a, b, {"style": "invis", "weight": "100"}))
         for layer in sorted(by_layer):
             items = sorted(by_layer[layer])
             head = f"h{layer}"
@@ -1098,7 +1129,7 @@ def draw_dot(
         v0 [label="{ a | data 2.0000 | grad -3.0000 }" shape=record tooltip="a = 2.0000, grad -3.0000"]
         v1 [label="{ b | data -3.0000 | grad 2.0000 }" shape=record tooltip="b = -3.0000, grad 2.0000"]
         v2 [label="{ c | data -6.0000 | grad 1.0000 }" shape=record tooltip="c = -6.0000, grad 1.0000"]
-        o2 [label="*" height=0.4 margin="0.05,0.03" shape=ellipse tooltip="*: a * b = -6.0000" ...]
+        o2 [label="*" height=0.4 margin="0.05,0.03" shape=ellipse tooltip="*: a·b = -6.0000" ...]
         o2 -> v2 [tooltip="* → c"]
         v0 -> o2 [tooltip="a → *"]
         v1 -> o2 [tooltip="b → *"]

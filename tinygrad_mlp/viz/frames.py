@@ -85,11 +85,7 @@ def _root_grad(root: Value) -> Any:
 
 
 # --------------------------------------------------------------------------- names
-_CAPTION_NAME = 60  # characters of a name in a caption: a long label must not hide the value
-_DEEPEST = 6  # levels of unnamed operands written out in a name before "…" stands for them
-# infix operations: the symbol written and how tightly it binds
-_INFIX = {"+": (" + ", 1), "-": (" - ", 1), "*": ("·", 2), "/": ("/", 2), "@": (" @ ", 2)}
-_PREFIX, _POSTFIX, _ATOM = 3, 4, 5
+_CAPTION_NAME = labels.EXPRESSION_CHARS  # a long label must not hide the value
 
 
 def _own_name(n: Value, model_aware: bool, bias: str) -> str | None:
@@ -97,58 +93,13 @@ def _own_name(n: Value, model_aware: bool, bias: str) -> str | None:
     return labels.node_name(n, "unicode", model_aware=model_aware, bias=bias) or None
 
 
-def _constant(n: Value) -> str | None:
-    """A number that takes no part in the backward pass, written as itself (``2``, ``0.5``)."""
-    if n.parents or n.requires_grad or n.role is not None or n.label:
-        return None
-    return f"array{tuple(n.shape)}" if n.ndim else f"{float(n.data):g}"
-
-
-def _expression(n: Value, depth: int, model_aware: bool, bias: str,
-                top: bool = False) -> tuple[str, int]:
-    """``n`` written as its operation on its operands' names, and how tightly that binds."""
-    name = None if top else _own_name(n, model_aware, bias)
-    if name is not None:
-        return name, _ATOM
-    number = _constant(n)
-    if number is not None:
-        return number, (0 if number.startswith("-") else _ATOM)  # x - (-1)
-    if not n.parents:  # an unnamed leaf: its value tells which one it is
-        return f"value {labels.format_value(n.data, 4)}", 0
-    if depth <= 0:
-        return "…", _ATOM
-    fn = n.function
-    op = (fn.label(n) if fn is not None else "") or n.op or "?"
-    args = [_expression(p, depth - 1, model_aware, bias) for p in n.parents]
-
-    def wrap(arg: tuple[str, int], looser_than: int) -> str:
-        text, binds = arg
-        return text if binds > looser_than else f"({text})"
-
-    if op in _INFIX and len(args) == 2:
-        symbol, binds = _INFIX[op]
-        # read left to right: a + b + c is (a + b) + c, so only a right operand of the same
-        # strength needs parentheses
-        return f"{wrap(args[0], binds - 1)}{symbol}{wrap(args[1], binds)}", binds
-    if op == "-" and len(args) == 1:
-        return "-" + wrap(args[0], _PREFIX), _PREFIX
-    if len(args) == 1 and not op[:1].isalpha():  # d**2
-        return wrap(args[0], _POSTFIX) + op, _POSTFIX
-    return f"{op}({', '.join(text for text, _ in args)})", _ATOM
-
-
 def _step_name(n: Value, model_aware: bool, bias: str) -> str:
     """The name of ``n`` in a caption: its own, else its operation and operands."""
     name = _own_name(n, model_aware, bias)
-    if name is not None or not n.parents:
-        return name if name is not None else _expression(n, 0, model_aware, bias)[0]
-    best = _expression(n, 1, model_aware, bias, top=True)[0]
-    for depth in range(2, _DEEPEST + 1):  # as much of the expression as a caption can hold
-        text = _expression(n, depth, model_aware, bias, top=True)[0]
-        if len(text) > _CAPTION_NAME:
-            break
-        best = text
-    return f"({best})"
+    if name is not None:
+        return name
+    text = labels.expression(n, model_aware=model_aware, bias=bias, max_chars=_CAPTION_NAME)
+    return f"({text})" if n.parents else text
 
 
 def step_names(nodes: Sequence[Value], *, model_aware: bool = True, bias: str = "b") -> list[str]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,8 @@ __all__ = [
     "symbol",
     "role_symbol",
     "node_name",
+    "expression",
+    "EXPRESSION_CHARS",
     "format_number",
     "format_array",
     "format_value",
@@ -210,6 +212,83 @@ def node_name(node: Any, notation: str = "html", *, model_aware: bool = True,
     if own or not (model_aware and node.role is not None):
         return text(own or node.label, notation)
     return role_symbol(node.role, node.index, notation, bias=bias)
+
+
+# infix operations: the symbol written and how tightly it binds
+_INFIX = {"+": (" + ", 1), "-": (" - ", 1), "*": ("·", 2), "/": ("/", 2), "@": (" @ ", 2)}
+_PREFIX, _POSTFIX, _ATOM = 3, 4, 5
+EXPRESSION_CHARS = 60  # an expression longer than this writes its deeper operands as "…"
+_DEEPEST = 6  # levels of unnamed operands written out at most
+
+
+def _constant(n: Any) -> str | None:
+    """A number that takes no part in the backward pass, written as itself (``2``, ``0.5``)."""
+    if n.parents or n.requires_grad or n.role is not None or n.label:
+        return None
+    return f"array{tuple(n.shape)}" if n.ndim else f"{float(n.data):g}"
+
+
+def _written(n: Any, depth: int, own: Callable[[Any], str], top: bool = False) -> tuple[str, int]:
+    """``n`` as its operation on its operands' names, and how tightly that binds."""
+    name = "" if top else own(n)
+    if name:
+        return name, _ATOM
+    number = _constant(n)
+    if number is not None:
+        return number, (0 if number.startswith("-") else _ATOM)  # x - (-1)
+    if not n.parents:  # an unnamed leaf: its value tells which one it is
+        return f"value {format_value(n.data, 4)}", 0
+    if depth <= 0:
+        return "…", _ATOM
+    fn = n.function
+    op = (fn.label(n) if fn is not None else "") or n.op or "?"
+    args = [_written(p, depth - 1, own) for p in n.parents]
+
+    def wrap(arg: tuple[str, int], looser_than: int) -> str:
+        text, binds = arg
+        return text if binds > looser_than else f"({text})"
+
+    if op in _INFIX and len(args) == 2:
+        sign, binds = _INFIX[op]
+        # read left to right: a + b + c is (a + b) + c, so only a right operand of the same
+        # strength needs parentheses
+        return f"{wrap(args[0], binds - 1)}{sign}{wrap(args[1], binds)}", binds
+    if op == "-" and len(args) == 1:
+        return "-" + wrap(args[0], _PREFIX), _PREFIX
+    if len(args) == 1 and not op[:1].isalpha():  # d**2
+        return wrap(args[0], _POSTFIX) + op, _POSTFIX
+    return f"{op}({', '.join(text for text, _ in args)})", _ATOM
+
+
+def expression(node: Any, *, model_aware: bool = True, bias: str = "b",
+               max_chars: int = EXPRESSION_CHARS) -> str:
+    """An unnamed node written as its operation on its operands, as a formula reads.
+
+    Operands are named as :func:`node_name` names them (in ``"unicode"``), unnamed ones written
+    out in turn: ``b⁽²⁾₁ + w⁽²⁾₁₁·a⁽¹⁾₁``, ``tanh(x·x - 1)``.  Parentheses only where the order
+    of operations needs them; operands deeper than ``max_chars`` characters allow are ``…``.
+    Hover texts and animation captions name a node with no name of its own this way.
+
+    >>> from tinygrad_mlp import Value
+    >>> a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    >>> expression((a * b + 1).tanh()), expression(a - (b - 1)), expression(-a * a ** 2)
+    ('tanh(a·b + 1)', 'a - (b - 1)', '-a·a**2')
+    >>> expression(a * b + a * b * a * b, max_chars=12)
+    'a·b + …·a·b'
+    """
+
+    def own(n: Any) -> str:
+        return node_name(n, "unicode", model_aware=model_aware, bias=bias)
+
+    best = _written(node, 1, own, top=True)[0]
+    if not node.parents:
+        return best
+    for depth in range(2, _DEEPEST + 1):  # as much of the expression as max_chars holds
+        text = _written(node, depth, own, top=True)[0]
+        if len(text) > max_chars:
+            break
+        best = text
+    return best
 
 
 def format_number(x: float, precision: int = 4) -> str:
