@@ -122,6 +122,18 @@ def test_every_step_is_recorded_when_there_are_few(tmp_path):
     assert "Every step is recorded" in w.path.read_text(encoding="utf-8")
 
 
+def test_the_loss_curve_says_when_it_clips_the_highest_losses(tmp_path):
+    w = _watched_fit(tmp_path, epochs=20, batch_size=10)
+    losses = sorted(v for v in w.recording.losses if math.isfinite(v))
+    page = w.path.read_text(encoding="utf-8")
+    # the curve's top is the 98th percentile of its points (the first steps' losses tower
+    # over the rest); the page says so whenever a point is above it
+    assert losses[-1] > losses[int(0.9 * len(losses))]
+    assert "higher losses clipped" in page
+    flat = _watched_fit(tmp_path / "flat", epochs=1, batch_size=40)  # one point: nothing clipped
+    assert "higher losses clipped" not in flat.path.read_text(encoding="utf-8")
+
+
 def test_long_runs_are_thinned_evenly_and_the_page_says_so(tmp_path):
     w = _watched_fit(tmp_path, epochs=30, batch_size=4)  # 300 steps, 60 recorded by default
     steps = [f.step for f in w.recording.frames if not f.final]

@@ -96,6 +96,9 @@ def _curve(rec: Recording) -> tuple[str, list[float]]:
             f'<text x="{(left + w) / 2:.0f}" y="{h - 4}" text-anchor="middle">step</text>'
             f'<text x="12" y="{(top + h - bottom) / 2:.0f}" text-anchor="middle" '
             f'transform="rotate(-90 12 {(top + h - bottom) / 2:.0f})">loss</text>')
+    if values and values[-1] > hi:  # the few highest losses (the first steps') leave the plot
+        axes += (f'<text x="{left + 4}" y="{top + 10}" fill="#777">higher losses clipped '
+                 f'(the top {100 - 98}% of points)</text>')
     stop = ""
     if rec.stopped_early and rec.total_steps:
         sx = x(rec.total_steps)
