@@ -97,6 +97,19 @@ class Function:
         """The text drawn for this operation's node ``ctx`` (default: ``symbol``)."""
         return cls.op_name
 
+    #: micrograd's name for this operation (``Value._op``), where it differs from ``label``
+    micrograd_op: str | None = None
+
+    @classmethod
+    def micrograd_name(cls, ctx: Any) -> str:
+        """micrograd's ``_op`` for the node ``ctx``: ``micrograd_op``, else ``label(ctx)``.
+
+        >>> from tinygrad_mlp import Value
+        >>> (Value(2.0) ** 2)._op, Value(-1.0).relu()._op
+        ('**2', 'ReLU')
+        """
+        return cls.micrograd_op or cls.label(ctx)
+
 
 def is_operand(x: Any) -> bool:
     """Whether an operator takes ``x`` as an operand: a Value, a number or an array.

@@ -118,7 +118,7 @@ class Value(ValueBase):
 
         An operation's ``micrograd_op`` if it declares one, else its label in drawings."""
         fn = self._function
-        return "" if fn is None else getattr(fn, "micrograd_op", None) or fn.label(self)
+        return "" if fn is None else fn.micrograd_name(self)
 
     @property
     def requires_grad(self) -> bool:
